@@ -1,0 +1,29 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --constraint constraints.txt --editable ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/digits_pipeline.py
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check sk_dim tests examples benchmarks
+	$(VENV)/bin/ruff format --check sk_dim tests examples benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/linear_probe.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/results

@@ -1,0 +1,167 @@
+"""Input layouts: from validated numpy arrays to tensors in (N, C, H, W) or (N, F)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+_COLOUR_CHANNELS = (1, 3, 4)
+
+
+@dataclass(frozen=True)
+class InputLayout:
+    """How the samples of X map to encoder inputs.
+
+    Attributes
+    ----------
+    sample_shape : tuple of int
+        Shape of one sample of X as given (``X.shape[1:]``).
+    image_shape : tuple of int or None
+        ``(C, H, W)`` of the images, None for feature rows.
+    channels_last : bool
+        Whether 4-D X holds images as (N, H, W, C).
+    """
+
+    sample_shape: tuple[int, ...]
+    image_shape: tuple[int, int, int] | None
+    channels_last: bool = False
+
+
+def _normalise_image_shape(image_shape) -> tuple[int, int, int]:
+    shape = tuple(image_shape)
+    valid = len(shape) in (2, 3) and all(
+        isinstance(size, (int, np.integer)) and size > 0 for size in shape
+    )
+    if not valid:
+        raise ValueError(
+            "image_shape must be a tuple of positive ints (C, H, W) or (H, W), "
+            f"got {image_shape!r}."
+        )
+    return tuple(int(size) for size in ((1, *shape) if len(shape) == 2 else shape))
+
+
+def infer_layout(X: np.ndarray, image_shape, channels: str) -> InputLayout:
+    """Work out the layout of X from its shape and the user's hints.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, F), (N, H, W) or (N, C, H, W) / (N, H, W, C)
+    image_shape : tuple or None
+        ``(C, H, W)`` or ``(H, W)`` of the images stored as rows of a 2-D X.
+    channels : {"auto", "first", "last"}
+        Where the channel axis of a 4-D X is; "auto" takes the axis of size 1,
+        3 or 4 and, if both qualify, the first (PyTorch's convention).
+
+    Returns
+    -------
+    InputLayout
+    """
+    sample_shape = tuple(X.shape[1:])
+    if X.ndim == 2:
+        if image_shape is None:
+            return InputLayout(sample_shape, None)
+        shape = _normalise_image_shape(image_shape)
+        if int(np.prod(shape)) != X.shape[1]:
+            raise ValueError(
+                f"image_shape={image_shape!r} needs {int(np.prod(shape))} features "
+                f"per row, but X has {X.shape[1]}."
+            )
+        return InputLayout(sample_shape, shape)
+    if image_shape is not None:
+        raise ValueError(
+            f"image_shape is only used for 2-D X (images stored as rows); X has "
+            f"{X.ndim} dimensions {X.shape}, so the images' shape is known."
+        )
+    if X.ndim == 3:
+        return InputLayout(sample_shape, (1, *sample_shape))
+    if X.ndim != 4:
+        raise ValueError(
+            "X must be 2-D (rows), 3-D (N, H, W) or 4-D (N, C, H, W) or "
+            f"(N, H, W, C); got {X.ndim} dimensions {X.shape}."
+        )
+    first, last = X.shape[1] in _COLOUR_CHANNELS, X.shape[3] in _COLOUR_CHANNELS
+    if channels == "last" or (channels == "auto" and last and not first):
+        return InputLayout(sample_shape, (X.shape[3], X.shape[1], X.shape[2]), True)
+    return InputLayout(sample_shape, sample_shape)
+
+
+def as_tensor(X: np.ndarray, layout: InputLayout) -> torch.Tensor:
+    """View X as a tensor in encoder layout, copying only to change dtype.
+
+    uint8 and floating arrays are shared with numpy; other dtypes become
+    float32. Images come out as (N, C, H, W), rows as (N, F).
+    """
+    if X.dtype != np.uint8 and X.dtype.kind != "f":
+        X = X.astype(np.float32)
+    with warnings.catch_warnings():
+        # Read-only arrays (joblib memmaps) are only ever read here.
+        warnings.filterwarnings("ignore", message="The given NumPy array")
+        tensor = torch.from_numpy(X)
+    if layout.image_shape is None:
+        return tensor
+    if layout.channels_last:
+        return tensor.permute(0, 3, 1, 2)
+    return tensor.reshape(len(X), *layout.image_shape)
+
+
+class Standardize(nn.Module):
+    """Cast to float32, subtract ``offset`` and divide by ``scale``.
+
+    Parameters
+    ----------
+    offset, scale : torch.Tensor
+        Broadcastable to one sample (scalars for images, (F,) for rows).
+    """
+
+    def __init__(self, offset: torch.Tensor, scale: torch.Tensor):
+        super().__init__()
+        self.register_buffer("offset", offset.float())
+        self.register_buffer("scale", scale.float())
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return (inputs.float() - self.offset) / self.scale
+
+
+def fit_standardize(X: np.ndarray, layout: InputLayout) -> Standardize:
+    """Input scaling learnt from the training data.
+
+    uint8 images are mapped to [-1, 1]; other images are standardised with
+    one mean and standard deviation over all pixels; rows are standardised
+    per feature (constant features are only centred).
+    """
+    if layout.image_shape is not None and X.dtype == np.uint8:
+        return Standardize(torch.tensor(127.5), torch.tensor(127.5))
+    axis = None if layout.image_shape is not None else 0
+    mean = np.mean(X, axis=axis, dtype=np.float64)
+    std = np.std(X, axis=axis, dtype=np.float64)
+    std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+    return Standardize(torch.as_tensor(mean), torch.as_tensor(std))
+
+
+class InputEncoder(nn.Module):
+    """Input scaling followed by an encoder (flattening images for row encoders).
+
+    Parameters
+    ----------
+    standardize : Standardize
+    encoder : torch.nn.Module
+        Returns ``(local_map, global_vector)``.
+    flatten : bool
+        Flatten each sample to a row before the encoder.
+    """
+
+    def __init__(self, standardize: Standardize, encoder: nn.Module, flatten: bool):
+        super().__init__()
+        self.standardize = standardize
+        self.encoder = encoder
+        self.flatten = flatten
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        inputs = self.standardize(inputs)
+        if self.flatten:
+            inputs = inputs.flatten(1)
+        return self.encoder(inputs)

@@ -1,0 +1,219 @@
+"""Training engine: a skorch net that runs Deep InfoMax steps on tensor batches."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+from torch import nn
+from tqdm.auto import tqdm
+
+from .prior import (
+    discriminator_loss,
+    encoder_prior_loss,
+    sample_prior,
+    to_prior_space,
+)
+
+
+class TensorBatches:
+    """Mini-batches sliced from one tensor, without per-row collation.
+
+    Parameters
+    ----------
+    data : torch.Tensor
+        The samples along the first axis.
+    batch_size : int
+        Rows per batch.
+    shuffle : bool
+        Draw a new permutation each pass; the last incomplete batch is then
+        dropped so that every step sees ``batch_size`` samples.
+    generator : torch.Generator, optional
+        Source of the permutations.
+    device : torch.device or str, default="cpu"
+        Where batches are sent.
+    """
+
+    def __init__(
+        self,
+        data: torch.Tensor,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+    ):
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.device = torch.device(device)
+
+    def __len__(self) -> int:
+        if self.shuffle:
+            return len(self.data) // self.batch_size
+        return -(-len(self.data) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, None]]:
+        non_blocking = self.device.type == "cuda"
+        if self.shuffle:
+            order = torch.randperm(len(self.data), generator=self.generator)
+            for step in range(len(self)):
+                rows = order[step * self.batch_size : (step + 1) * self.batch_size]
+                batch = self.data.index_select(0, rows)
+                yield batch.to(self.device, non_blocking=non_blocking), None
+        else:
+            for start in range(0, len(self.data), self.batch_size):
+                batch = self.data[start : start + self.batch_size]
+                yield batch.to(self.device, non_blocking=non_blocking), None
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over all training steps, showing the running loss.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps of the whole fit.
+    refresh_every : int, default=10
+        Steps between two updates of the displayed loss.
+    """
+
+    def __init__(self, total: int, refresh_every: int = 10):
+        self.total = total
+        self.refresh_every = refresh_every
+
+    def on_train_begin(self, net, **kwargs):
+        self.bar_ = tqdm(total=self.total, unit="step", desc="DeepInfoMax")
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        self.bar_.update(1)
+        if self.bar_.n % self.refresh_every == 0:
+            loss = net.history[-1, "batches", -1, "train_loss"]
+            self.bar_.set_postfix(loss=f"{loss:.4f}", epoch=len(net.history))
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+        self.bar_ = None  # a live bar holds a lock and cannot be pickled
+
+
+class DeepInfoMaxNet(NeuralNet):
+    """skorch net for Deep InfoMax.
+
+    ``module`` is the encoder (with its input normalisation), ``criterion`` the
+    :class:`~sk_dim.objectives.DeepInfoMaxObjective` holding the critics, and
+    ``discriminator`` the prior discriminator, trained on its own optimizer
+    (``optimizer_discriminator_``) when ``gamma > 0``.
+
+    Parameters
+    ----------
+    module, criterion : torch.nn.Module
+        Initialised encoder and objective.
+    discriminator : torch.nn.Module or None
+        Initialised prior discriminator, None without prior matching.
+    prior : str
+        ``"uniform"`` or ``"gaussian"``.
+    gamma : float
+        Weight of the prior-matching loss of the encoder.
+    gradient_penalty : float
+        Weight of the discriminator's gradient penalty.
+    seed : int
+        Seed of the batch permutations.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        criterion: nn.Module,
+        discriminator: nn.Module | None,
+        prior: str,
+        gamma: float,
+        gradient_penalty: float,
+        seed: int,
+        **kwargs,
+    ):
+        self.discriminator = discriminator
+        self.prior = prior
+        self.gamma = gamma
+        self.gradient_penalty = gradient_penalty
+        self.seed = seed
+        super().__init__(module, criterion, train_split=None, **kwargs)
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ]
+
+    @property
+    def uses_prior(self) -> bool:
+        return self.discriminator is not None and self.gamma > 0
+
+    def initialize_module(self):
+        super().initialize_module()
+        if self.discriminator is not None:
+            self.discriminator_ = self.discriminator
+        return self
+
+    def initialize_optimizer(self, *args, **kwargs):
+        named = [
+            *self.module_.named_parameters(),
+            *self.criterion_.named_parameters(),
+        ]
+        args, kwargs = self.get_params_for_optimizer("optimizer", named)
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        if self.discriminator is not None:
+            self.optimizer_discriminator_ = self.optimizer(
+                self.discriminator_.parameters(), **kwargs
+            )
+        return self
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        return X, None
+
+    def get_iterator(self, dataset, training=False):
+        return TensorBatches(
+            dataset,
+            self.batch_size,
+            shuffle=training,
+            generator=torch.Generator().manual_seed(self.seed) if training else None,
+            device=self.device,
+        )
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bfloat16 autocast on CUDA, a no-op elsewhere."""
+        if torch.device(self.device).type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def train_step(self, batch, **fit_params):
+        self._set_training(True)
+        inputs, _ = batch
+        with self.autocast():
+            local_map, global_vector = self.module_(inputs)
+            loss = self.criterion_(local_map, global_vector)
+            if self.uses_prior:
+                encoded = to_prior_space(global_vector.float(), self.prior)
+                loss = loss + self.gamma * encoder_prior_loss(
+                    self.discriminator_, encoded
+                )
+        self.optimizer_.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer_.step()
+        if self.uses_prior:
+            self._discriminator_step(encoded.detach())
+        return {"loss": loss.detach(), "y_pred": global_vector.detach()}
+
+    def _discriminator_step(self, encoded: torch.Tensor) -> None:
+        self.optimizer_discriminator_.zero_grad(set_to_none=True)
+        prior_samples = sample_prior(self.prior, encoded)
+        loss = discriminator_loss(
+            self.discriminator_, prior_samples, encoded, self.gradient_penalty
+        )
+        loss.backward()
+        self.optimizer_discriminator_.step()

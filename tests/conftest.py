@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from sk_dim import DeepInfoMaxTransformer
+
+#: Settings that make a fit take a fraction of a second.
+TINY = {
+    "n_components": 8,
+    "critic_width": 32,
+    "batch_size": 32,
+    "max_epochs": 1,
+    "random_state": 0,
+}
+
+
+@pytest.fixture(scope="session")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def small_images():
+    """100 random 16x16 RGB images, uint8, channels first."""
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(100, 3, 16, 16), dtype=np.uint8)
+
+
+@pytest.fixture
+def tiny():
+    def make(**params):
+        return DeepInfoMaxTransformer(**{**TINY, **params})
+
+    return make

@@ -1,0 +1,193 @@
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import Pipeline
+
+from sk_dim import DeepInfoMaxTransformer
+
+
+def test_rows_fit_transform(digits, tiny):
+    X, _ = digits
+    dim = tiny(max_epochs=2)
+    Y = dim.fit_transform(X)
+    assert Y.shape == (len(X), 8)
+    assert Y.dtype == np.float32
+    assert np.isfinite(Y).all()
+    assert dim.n_iter_ == 2
+    assert len(dim.loss_curve_) == 2
+    assert dim.n_features_in_ == 64
+    assert dim.input_shape_ == (64,)
+    assert list(dim.get_feature_names_out()[:2]) == [
+        "deepinfomaxtransformer0",
+        "deepinfomaxtransformer1",
+    ]
+
+
+def test_loss_decreases(digits, tiny):
+    X, _ = digits
+    dim = tiny(max_epochs=4, gamma=0.0).fit(X)
+    assert dim.loss_curve_[-1] < dim.loss_curve_[0]
+
+
+@pytest.mark.parametrize(
+    ("layout", "params"),
+    [
+        (lambda X: X, {}),
+        (lambda X: X.transpose(0, 2, 3, 1), {}),
+        (lambda X: X.transpose(0, 2, 3, 1), {"channels": "last"}),
+        (lambda X: X.reshape(len(X), -1), {"image_shape": (3, 16, 16)}),
+    ],
+    ids=["nchw", "nhwc-detected", "nhwc-hint", "rows-with-image_shape"],
+)
+def test_image_layouts_give_the_same_model(small_images, tiny, layout, params):
+    reference = tiny().fit(small_images).transform(small_images)
+    X = layout(small_images)
+    dim = tiny(**params).fit(X)
+    np.testing.assert_allclose(dim.transform(X), reference, rtol=1e-5, atol=1e-5)
+
+
+def test_grayscale_3d_and_image_shape_hw(small_images, tiny):
+    gray = small_images[:, 0]
+    reference = tiny().fit(gray).transform(gray)
+    rows = gray.reshape(len(gray), -1)
+    dim = tiny(image_shape=(16, 16)).fit(rows)
+    np.testing.assert_allclose(dim.transform(rows), reference, rtol=1e-5, atol=1e-5)
+    assert isinstance(dim.net_.module_.encoder, type(tiny().fit(gray).net_.module_.encoder))
+
+
+def test_uint8_images_are_scaled_to_unit_interval(small_images, tiny):
+    standardize = tiny().fit(small_images).net_.module_.standardize
+    scaled = standardize(torch.from_numpy(small_images))
+    assert scaled.min() == -1 and scaled.max() == 1
+
+
+def test_float_images_of_any_scale_give_the_same_model(small_images, tiny):
+    as_unit = tiny().fit(small_images / 255.0).transform(small_images / 255.0)
+    as_bytes = tiny().fit(small_images * 1.0).transform(small_images * 1.0)
+    np.testing.assert_allclose(as_unit, as_bytes, rtol=1e-4, atol=1e-4)
+
+
+def test_encoder_choice(small_images, digits, tiny):
+    X, _ = digits
+    assert type(tiny().fit(X).net_.module_.encoder).__name__ == "MLPEncoder"
+    assert (
+        type(tiny().fit(small_images).net_.module_.encoder).__name__ == "ConvEncoder"
+    )
+    mlp_on_images = tiny(encoder="mlp").fit(small_images)
+    assert type(mlp_on_images.net_.module_.encoder).__name__ == "MLPEncoder"
+    with pytest.raises(ValueError, match="encoder='conv' needs images"):
+        tiny(encoder="conv").fit(X)
+
+
+@pytest.mark.parametrize("estimator", ["jsd", "infonce", "dv"])
+@pytest.mark.parametrize(("alpha", "beta"), [(1.0, 0.0), (0.0, 1.0), (0.5, 1.0)])
+def test_objectives_and_estimators_train(small_images, tiny, estimator, alpha, beta):
+    dim = tiny(mi_estimator=estimator, alpha=alpha, beta=beta).fit(small_images)
+    assert np.isfinite(dim.loss_curve_).all()
+    assert np.isfinite(dim.score(small_images))
+
+
+def test_same_seed_same_output_and_global_rng_untouched(digits, tiny):
+    X, _ = digits
+    torch_state = torch.random.get_rng_state()
+    numpy_state = np.random.get_state()[1].copy()
+    first = tiny(random_state=3).fit(X).transform(X)
+    second = tiny(random_state=3).fit(X).transform(X)
+    other = tiny(random_state=4).fit(X).transform(X)
+    np.testing.assert_array_equal(first, second)
+    assert not np.allclose(first, other)
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)
+
+
+def test_score_is_a_float_that_training_raises(digits, tiny):
+    X, _ = digits
+    X_train, X_test = train_test_split(X, random_state=0)
+    short = tiny(gamma=0.0, max_epochs=1, lr=1e-5).fit(X_train)
+    trained = tiny(gamma=0.0, max_epochs=5).fit(X_train)
+    assert isinstance(trained.score(X_test), float)
+    assert trained.score(X_test) > short.score(X_test)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_persistence_round_trip(digits, tiny, tmp_path, dump):
+    X, _ = digits
+    dim = tiny().fit(X)
+    path = tmp_path / "model"
+    if dump == "pickle":
+        path.write_bytes(pickle.dumps(dim))
+        restored = pickle.loads(path.read_bytes())
+    else:
+        joblib.dump(dim, path)
+        restored = joblib.load(path)
+    np.testing.assert_array_equal(restored.transform(X), dim.transform(X))
+    assert restored.score(X) == pytest.approx(dim.score(X))
+
+
+def test_verbose_shows_a_progress_bar_and_zero_is_silent(digits, tiny, capsys):
+    X, _ = digits
+    tiny(verbose=0).fit(X)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    tiny(verbose=1).fit(X)
+    err = capsys.readouterr().err
+    assert "DeepInfoMax" in err and "loss=" in err
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_grid_search_over_a_pipeline(digits, tiny, n_jobs):
+    X, y = digits
+    X, y = X[:400], y[:400]
+    pipe = Pipeline(
+        [("dim", tiny()), ("clf", LogisticRegression(max_iter=200))]
+    )
+    search = GridSearchCV(
+        pipe,
+        {"dim__mi_estimator": ["jsd", "infonce"], "dim__n_components": [4, 8]},
+        cv=2,
+        n_jobs=n_jobs,
+    )
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.named_steps["dim"].n_iter_ == 1
+
+
+def test_unsupervised_grid_search_uses_score(digits, tiny):
+    X, _ = digits
+    search = GridSearchCV(tiny(), {"n_components": [4, 8]}, cv=2).fit(X[:300])
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_linear_probe_beats_an_untrained_encoder(digits):
+    X, y = digits
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    probe = LogisticRegression(max_iter=2000)
+
+    def accuracy(max_epochs, lr):
+        dim = DeepInfoMaxTransformer(
+            n_components=32, max_epochs=max_epochs, lr=lr, random_state=0
+        ).fit(X_train)
+        probe.fit(dim.transform(X_train), y_train)
+        return probe.score(dim.transform(X_test), y_test)
+
+    untrained = accuracy(max_epochs=1, lr=1e-8)
+    trained = accuracy(max_epochs=10, lr=1e-3)
+    assert trained > 0.9
+    assert trained > untrained + 0.02
+
+
+def test_in_a_pipeline_set_output_pandas(digits, tiny):
+    pd = pytest.importorskip("pandas")
+    X, _ = digits
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(64)])
+    dim = tiny().set_output(transform="pandas").fit(frame)
+    out = dim.transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(dim.get_feature_names_out())
+    assert list(dim.feature_names_in_) == list(frame.columns)

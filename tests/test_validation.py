@@ -1,0 +1,133 @@
+"""Bad input gives a clear error and leaves a fitted model as it was."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return np.random.default_rng(0).normal(size=(80, 10))
+
+
+def test_nan_and_inf(rows, tiny):
+    for value in (np.nan, np.inf):
+        bad = rows.copy()
+        bad[3, 4] = value
+        with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+            tiny().fit(bad)
+
+
+def test_sparse_is_refused(rows, tiny):
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        tiny().fit(sp.csr_matrix(rows))
+
+
+def test_complex_object_and_strings(rows, tiny):
+    with pytest.raises(ValueError, match="[Cc]omplex"):
+        tiny().fit(rows + 1j)
+    with pytest.raises(ValueError, match="could not convert|dtype"):
+        tiny().fit(np.array([["a", "b"], ["c", "d"], ["e", "f"]], dtype=object))
+
+
+def test_numeric_object_and_integer_dtypes_are_accepted(rows, tiny):
+    tiny().fit(rows.astype(object))
+    tiny().fit((rows * 10).astype(np.int64))
+    tiny().fit(rows > 0)
+
+
+def test_too_few_samples(rows, tiny):
+    with pytest.raises(ValueError, match="1 sample"):
+        tiny(batch_size=2).fit(rows[:1])
+    with pytest.raises(ValueError, match="0 sample"):
+        tiny().fit(rows[:0])
+
+
+def test_batch_larger_than_data(rows, tiny):
+    with pytest.raises(ValueError, match=r"batch_size=128 is larger .* \(80\)"):
+        tiny(batch_size=128).fit(rows)
+
+
+def test_wrong_image_shape(rows, tiny):
+    with pytest.raises(ValueError, match=r"image_shape=\(1, 3, 3\) needs 9 features"):
+        tiny(image_shape=(1, 3, 3)).fit(rows)
+    with pytest.raises(ValueError, match="image_shape must be a tuple of positive"):
+        tiny(image_shape=(0, 10)).fit(rows)
+    images = np.zeros((20, 1, 16, 16))
+    with pytest.raises(ValueError, match="image_shape is only used for 2-D X"):
+        tiny(image_shape=(1, 16, 16)).fit(images)
+
+
+def test_image_too_small_for_the_encoder(tiny):
+    images = np.random.default_rng(0).normal(size=(40, 1, 4, 4))
+    with pytest.raises(ValueError, match="at least 8x8 pixels, got 4x4"):
+        tiny().fit(images)
+
+
+def test_too_many_dimensions(tiny):
+    with pytest.raises(ValueError, match="got 5 dimensions"):
+        tiny().fit(np.zeros((40, 1, 8, 8, 1)))
+
+
+def test_transform_before_fit(rows, tiny):
+    with pytest.raises(NotFittedError):
+        tiny().transform(rows)
+    with pytest.raises(NotFittedError):
+        tiny().score(rows)
+
+
+def test_feature_count_changed_keeps_model(rows, tiny):
+    dim = tiny().fit(rows)
+    before = dim.transform(rows)
+    with pytest.raises(ValueError, match="X has 9 features"):
+        dim.transform(rows[:, :9])
+    with pytest.raises(ValueError, match="NaN"):
+        dim.transform(np.full_like(rows, np.nan))
+    np.testing.assert_array_equal(dim.transform(rows), before)
+
+
+def test_image_size_changed(tiny):
+    rng = np.random.default_rng(0)
+    dim = tiny().fit(rng.normal(size=(40, 1, 16, 16)))
+    with pytest.raises(ValueError, match=r"shape \(1, 12, 12\).*\(1, 16, 16\)"):
+        dim.transform(rng.normal(size=(5, 1, 12, 12)))
+
+
+def test_score_needs_two_samples(rows, tiny):
+    dim = tiny().fit(rows)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        dim.score(rows[:1])
+    assert dim.transform(rows[:1]).shape == (1, 8)
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("n_components", 0),
+        ("alpha", -1.0),
+        ("gamma", -0.1),
+        ("mi_estimator", "mine"),
+        ("prior", "laplace"),
+        ("encoder", "resnet"),
+        ("channels", "middle"),
+        ("lr", 0.0),
+        ("batch_size", 1),
+        ("max_epochs", 0),
+        ("image_shape", "28x28"),
+    ],
+)
+def test_invalid_parameters_are_named(rows, tiny, param, value):
+    with pytest.raises(InvalidParameterError, match=f"'{param}' parameter"):
+        tiny(**{param: value}).fit(rows)
+
+
+def test_no_mutual_information_term(rows, tiny):
+    with pytest.raises(ValueError, match="alpha .* beta .* must be positive"):
+        tiny(alpha=0.0, beta=0.0).fit(rows)
+
+
+def test_unknown_device(rows, tiny):
+    with pytest.raises(ValueError, match="device must be 'auto' or a torch device"):
+        tiny(device="gpu-please").fit(rows)
