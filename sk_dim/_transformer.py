@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -15,9 +16,11 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import LRScheduler
+from torch.optim.lr_scheduler import LambdaLR
 
 from ._data import InputEncoder, as_tensor, fit_standardize, infer_layout
-from ._engine import DeepInfoMaxNet, ProgressBar, TensorBatches
+from ._engine import DeepInfoMaxNet, ProgressBar, TensorBatches, WarmupCosine
 from .encoders import ConvEncoder, MLPEncoder
 from .estimators import MI_ESTIMATORS, get_estimator
 from .objectives import DeepInfoMaxObjective
@@ -85,6 +88,11 @@ class DeepInfoMaxTransformer(
         space of ``n_components`` dimensions.
     lr : float, default=1e-3
         Learning rate of Adam (betas 0.5, 0.999) for all networks.
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        "cosine" raises the learning rate of the encoder and critics linearly
+        over the first 10% of the steps, then anneals it to zero along a
+        cosine; the prior discriminator keeps ``lr``. "constant" keeps ``lr``
+        throughout.
     batch_size : int, default=64
         Samples per training step; the other samples of a batch are the
         negatives of each sample.
@@ -104,7 +112,9 @@ class DeepInfoMaxTransformer(
     net_ : DeepInfoMaxNet
         The fitted skorch net; ``net_.module_`` is the encoder.
     device_ : torch.device
-        Device the model was fitted on.
+        Device the model was fitted on. ``transform`` runs where the net is:
+        a model fitted on a GPU and unpickled on a machine without one runs on
+        the CPU.
     n_features_in_ : int
         Number of features (for 2-D X) or size of the second axis of X.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -143,7 +153,7 @@ class DeepInfoMaxTransformer(
     (1797, 16)
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
@@ -155,6 +165,7 @@ class DeepInfoMaxTransformer(
         "channels": [StrOptions({"auto", "first", "last"})],
         "critic_width": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"cosine", "constant"})],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
@@ -176,6 +187,7 @@ class DeepInfoMaxTransformer(
         channels="auto",
         critic_width=512,
         lr=1e-3,
+        lr_schedule="cosine",
         batch_size=64,
         max_epochs=10,
         device="auto",
@@ -193,6 +205,7 @@ class DeepInfoMaxTransformer(
         self.channels = channels
         self.critic_width = critic_width
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.device = device
@@ -273,9 +286,14 @@ class DeepInfoMaxTransformer(
         module = InputEncoder(
             fit_standardize(X, layout), encoder, flatten=encoder_name == "mlp"
         )
+        steps = self.max_epochs * (len(X) // self.batch_size)
         callbacks = []
+        if self.lr_schedule == "cosine":
+            schedule = LRScheduler(
+                LambdaLR, lr_lambda=WarmupCosine(steps), step_every="batch"
+            )
+            callbacks.append(("lr_schedule", schedule))
         if self.verbose:
-            steps = self.max_epochs * (len(X) // self.batch_size)
             callbacks.append(("progress", ProgressBar(steps)))
         return DeepInfoMaxNet(
             module=module,
@@ -284,6 +302,7 @@ class DeepInfoMaxTransformer(
             prior=self.prior,
             gamma=self.gamma,
             gradient_penalty=1.0,
+            max_grad_norm=1.0,
             seed=seed,
             optimizer=torch.optim.Adam,
             optimizer__betas=(0.5, 0.999),
@@ -312,11 +331,6 @@ class DeepInfoMaxTransformer(
             )
         return X
 
-    def _batches(self, X) -> TensorBatches:
-        return TensorBatches(
-            as_tensor(X, self._layout), _INFERENCE_BATCH, device=self.device_
-        )
-
     def transform(self, X):
         """Encode X to its global representation Y.
 
@@ -336,8 +350,10 @@ class DeepInfoMaxTransformer(
         encoder.eval()
         output = np.empty((len(X), self.n_components), dtype=np.float32)
         start = 0
+        data = as_tensor(X, self._layout)
+        batches = TensorBatches(data, _INFERENCE_BATCH, device=self.net_.device)
         with torch.inference_mode(), self.net_.autocast():
-            for batch, _ in self._batches(X):
+            for batch, _ in batches:
                 _, global_vector = encoder(batch)
                 output[start : start + len(batch)] = global_vector.float().cpu()
                 start += len(batch)
@@ -374,9 +390,10 @@ class DeepInfoMaxTransformer(
         objective.eval()
         batch_size = min(self.batch_size, len(X))
         data = as_tensor(X, self._layout)
+        batches = TensorBatches(data, batch_size, device=self.net_.device)
         total, count = 0.0, 0
         with torch.inference_mode(), self.net_.autocast():
-            for batch, _ in TensorBatches(data, batch_size, device=self.device_):
+            for batch, _ in batches:
                 if len(batch) < 2:
                     continue
                 local_map, global_vector = encoder(batch)

@@ -71,9 +71,7 @@ class EncodeAndDotCritic(nn.Module):
         hidden_features: int,
     ):
         super().__init__()
-        self.local_head = ProjectionHead(
-            local_features, hidden_features, embedding_dim
-        )
+        self.local_head = ProjectionHead(local_features, hidden_features, embedding_dim)
         self.global_head = ProjectionHead(
             global_features, hidden_features, embedding_dim
         )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 
 import torch
 from torch import nn
 
-__all__ = ["ConvEncoder", "MLPEncoder", "MIN_IMAGE_SIZE"]
+__all__ = ["MIN_IMAGE_SIZE", "ConvEncoder", "MLPEncoder"]
 
 #: Smallest height and width the convolutional encoder accepts.
 MIN_IMAGE_SIZE = 8
@@ -81,7 +82,7 @@ class ConvEncoder(nn.Module):
         for depth in range(n_local_layers(height, width)):
             channels.append(64 * 2**depth)
         self.local_layers = nn.Sequential(
-            *(_conv_block(c_in, c_out) for c_in, c_out in zip(channels, channels[1:]))
+            *(_conv_block(c_in, c_out) for c_in, c_out in pairwise(channels))
         )
         local_height, local_width = height, width
         for _ in channels[1:]:
@@ -145,7 +146,7 @@ class MLPEncoder(nn.Module):
                 nn.BatchNorm1d(size_out),
                 nn.ReLU(inplace=True),
             )
-            for size_in, size_out in zip(sizes, sizes[1:])
+            for size_in, size_out in pairwise(sizes)
         ]
         self.local_layers = blocks[0]
         self.local_channels = sizes[1]

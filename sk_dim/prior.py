@@ -68,9 +68,7 @@ def sample_prior(
     )
 
 
-def encoder_prior_loss(
-    discriminator: nn.Module, encoded: torch.Tensor
-) -> torch.Tensor:
+def encoder_prior_loss(discriminator: nn.Module, encoded: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss ``E[softplus(-D(encoded))]``."""
     return F.softplus(-discriminator(encoded)).mean()
 

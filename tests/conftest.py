@@ -14,6 +14,15 @@ TINY = {
 }
 
 
+def ks_to_uniform(values: np.ndarray) -> float:
+    """Mean Kolmogorov-Smirnov distance of each column of values to U(0, 1)."""
+    values = np.sort(values, axis=0)
+    n = len(values)
+    upper = np.arange(1, n + 1)[:, None] / n - values
+    lower = values - np.arange(n)[:, None] / n
+    return float(np.maximum(upper, lower).max(axis=0).mean())
+
+
 @pytest.fixture(scope="session")
 def digits():
     X, y = load_digits(return_X_y=True)

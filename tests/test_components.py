@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 import torch
 
@@ -11,6 +10,8 @@ from sk_dim.prior import (
     sample_prior,
     to_prior_space,
 )
+
+from .conftest import ks_to_uniform
 
 
 @pytest.mark.parametrize(
@@ -70,25 +71,14 @@ def test_prior_samples_and_space():
     assert to_prior_space(vector, "gaussian") is vector
 
 
-def _ks_to_uniform(values: np.ndarray) -> float:
-    """Mean Kolmogorov-Smirnov distance of each column to U(0, 1)."""
-    values = np.sort(values, axis=0)
-    n = len(values)
-    upper = np.arange(1, n + 1)[:, None] / n - values
-    lower = values - np.arange(n)[:, None] / n
-    return float(np.maximum(upper, lower).max(axis=0).mean())
-
-
 def test_adversarial_game_pulls_samples_toward_the_prior():
     """Encoder and discriminator play opposite sides: the encoded law moves."""
     torch.manual_seed(0)
     latent = torch.nn.Parameter(torch.randn(256, 2) + 3.0)  # sigmoid near 1
     discriminator = PriorDiscriminator(2)
     latent_opt = torch.optim.Adam([latent], lr=2e-2, betas=(0.5, 0.999))
-    disc_opt = torch.optim.Adam(
-        discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999)
-    )
-    before = _ks_to_uniform(torch.sigmoid(latent).detach().numpy())
+    disc_opt = torch.optim.Adam(discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    before = ks_to_uniform(torch.sigmoid(latent).detach().numpy())
     for _ in range(400):
         encoded = to_prior_space(latent, "uniform")
         latent_opt.zero_grad()
@@ -99,7 +89,7 @@ def test_adversarial_game_pulls_samples_toward_the_prior():
             discriminator, sample_prior("uniform", encoded), encoded.detach()
         ).backward()
         disc_opt.step()
-    after = _ks_to_uniform(torch.sigmoid(latent).detach().numpy())
+    after = ks_to_uniform(torch.sigmoid(latent).detach().numpy())
     assert before > 0.5
     assert after < 0.25
 

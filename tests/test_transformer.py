@@ -10,6 +10,8 @@ from sklearn.pipeline import Pipeline
 
 from sk_dim import DeepInfoMaxTransformer
 
+from .conftest import ks_to_uniform
+
 
 def test_rows_fit_transform(digits, tiny):
     X, _ = digits
@@ -57,7 +59,9 @@ def test_grayscale_3d_and_image_shape_hw(small_images, tiny):
     rows = gray.reshape(len(gray), -1)
     dim = tiny(image_shape=(16, 16)).fit(rows)
     np.testing.assert_allclose(dim.transform(rows), reference, rtol=1e-5, atol=1e-5)
-    assert isinstance(dim.net_.module_.encoder, type(tiny().fit(gray).net_.module_.encoder))
+    assert isinstance(
+        dim.net_.module_.encoder, type(tiny().fit(gray).net_.module_.encoder)
+    )
 
 
 def test_uint8_images_are_scaled_to_unit_interval(small_images, tiny):
@@ -75,9 +79,7 @@ def test_float_images_of_any_scale_give_the_same_model(small_images, tiny):
 def test_encoder_choice(small_images, digits, tiny):
     X, _ = digits
     assert type(tiny().fit(X).net_.module_.encoder).__name__ == "MLPEncoder"
-    assert (
-        type(tiny().fit(small_images).net_.module_.encoder).__name__ == "ConvEncoder"
-    )
+    assert type(tiny().fit(small_images).net_.module_.encoder).__name__ == "ConvEncoder"
     mlp_on_images = tiny(encoder="mlp").fit(small_images)
     assert type(mlp_on_images.net_.module_.encoder).__name__ == "MLPEncoder"
     with pytest.raises(ValueError, match="encoder='conv' needs images"):
@@ -95,14 +97,14 @@ def test_objectives_and_estimators_train(small_images, tiny, estimator, alpha, b
 def test_same_seed_same_output_and_global_rng_untouched(digits, tiny):
     X, _ = digits
     torch_state = torch.random.get_rng_state()
-    numpy_state = np.random.get_state()[1].copy()
+    numpy_state = np.random.get_state()[1].copy()  # noqa: NPY002
     first = tiny(random_state=3).fit(X).transform(X)
     second = tiny(random_state=3).fit(X).transform(X)
     other = tiny(random_state=4).fit(X).transform(X)
     np.testing.assert_array_equal(first, second)
     assert not np.allclose(first, other)
     assert torch.equal(torch.random.get_rng_state(), torch_state)
-    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)  # noqa: NPY002
 
 
 def test_score_is_a_float_that_training_raises(digits, tiny):
@@ -143,9 +145,7 @@ def test_verbose_shows_a_progress_bar_and_zero_is_silent(digits, tiny, capsys):
 def test_grid_search_over_a_pipeline(digits, tiny, n_jobs):
     X, y = digits
     X, y = X[:400], y[:400]
-    pipe = Pipeline(
-        [("dim", tiny()), ("clf", LogisticRegression(max_iter=200))]
-    )
+    pipe = Pipeline([("dim", tiny()), ("clf", LogisticRegression(max_iter=200))])
     search = GridSearchCV(
         pipe,
         {"dim__mi_estimator": ["jsd", "infonce"], "dim__n_components": [4, 8]},
@@ -191,3 +191,19 @@ def test_in_a_pipeline_set_output_pandas(digits, tiny):
     assert isinstance(out, pd.DataFrame)
     assert list(out.columns) == list(dim.get_feature_names_out())
     assert list(dim.feature_names_in_) == list(frame.columns)
+
+
+def test_prior_matching_moves_the_code_toward_the_prior(digits, tiny):
+    X, _ = digits
+
+    def distance_to_prior(**params):
+        dim = tiny(max_epochs=6, n_components=8, **params).fit(X)
+        return ks_to_uniform(1 / (1 + np.exp(-dim.transform(X))))
+
+    start = distance_to_prior(lr=1e-9, gamma=0.0)
+    without = distance_to_prior(gamma=0.0)
+    weak = distance_to_prior(gamma=1.0)
+    strong = distance_to_prior(gamma=3.0)
+    assert without > 0.8 * start
+    assert strong < weak < 0.8 * without
+    assert strong < 0.6 * without
