@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(PY) examples/digits_pipeline.py
 
 test: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sk_dim tests examples benchmarks

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator
 
 import torch
@@ -71,30 +70,6 @@ class TensorBatches:
                 yield batch.to(self.device, non_blocking=non_blocking), None
 
 
-class WarmupCosine:
-    """Learning-rate factor: linear warm-up, then cosine annealing to zero.
-
-    Parameters
-    ----------
-    total_steps : int
-        Steps of the whole fit.
-    warmup_fraction : float, default=0.1
-        Share of the steps spent raising the factor linearly from ~0 to 1.
-    """
-
-    def __init__(self, total_steps: int, warmup_fraction: float = 0.1):
-        self.total_steps = total_steps
-        self.warmup_steps = max(1, round(warmup_fraction * total_steps))
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup_steps:
-            return (step + 1) / self.warmup_steps
-        progress = (step - self.warmup_steps) / max(
-            1, self.total_steps - self.warmup_steps
-        )
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-
 class ProgressBar(Callback):
     """A tqdm bar over all training steps, showing the running loss.
 
@@ -144,11 +119,7 @@ class DeepInfoMaxNet(NeuralNet):
         Weight of the prior-matching loss of the encoder.
     gradient_penalty : float
         Weight of the discriminator's gradient penalty.
-    max_grad_norm : float
-        The encoder's and critics' gradient is rescaled to at most this norm
-        before each step, so that a rare outlier batch cannot throw the
-        networks off (Adam turns a sudden large gradient into a step many
-        times the learning rate).
+
     seed : int
         Seed of the batch permutations.
     **kwargs
@@ -163,7 +134,6 @@ class DeepInfoMaxNet(NeuralNet):
         prior: str,
         gamma: float,
         gradient_penalty: float,
-        max_grad_norm: float,
         seed: int,
         **kwargs,
     ):
@@ -171,7 +141,6 @@ class DeepInfoMaxNet(NeuralNet):
         self.prior = prior
         self.gamma = gamma
         self.gradient_penalty = gradient_penalty
-        self.max_grad_norm = max_grad_norm
         self.seed = seed
         super().__init__(module, criterion, train_split=None, **kwargs)
 
@@ -236,10 +205,6 @@ class DeepInfoMaxNet(NeuralNet):
                 )
         self.optimizer_.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(
-            (p for group in self.optimizer_.param_groups for p in group["params"]),
-            self.max_grad_norm,
-        )
         self.optimizer_.step()
         if self.uses_prior:
             self._discriminator_step(encoded.detach())

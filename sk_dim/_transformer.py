@@ -17,10 +17,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import LRScheduler
-from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._data import InputEncoder, as_tensor, fit_standardize, infer_layout
-from ._engine import DeepInfoMaxNet, ProgressBar, TensorBatches, WarmupCosine
+from ._engine import DeepInfoMaxNet, ProgressBar, TensorBatches
 from .encoders import ConvEncoder, MLPEncoder
 from .estimators import MI_ESTIMATORS, get_estimator
 from .objectives import DeepInfoMaxObjective
@@ -89,10 +89,9 @@ class DeepInfoMaxTransformer(
     lr : float, default=1e-3
         Learning rate of Adam (betas 0.5, 0.999) for all networks.
     lr_schedule : {"cosine", "constant"}, default="cosine"
-        "cosine" raises the learning rate of the encoder and critics linearly
-        over the first 10% of the steps, then anneals it to zero along a
-        cosine; the prior discriminator keeps ``lr``. "constant" keeps ``lr``
-        throughout.
+        "cosine" anneals the learning rate of the encoder and critics to zero
+        along a cosine over the steps of the fit; the prior discriminator keeps
+        ``lr``. "constant" keeps ``lr`` throughout.
     batch_size : int, default=64
         Samples per training step; the other samples of a batch are the
         negatives of each sample.
@@ -289,9 +288,7 @@ class DeepInfoMaxTransformer(
         steps = self.max_epochs * (len(X) // self.batch_size)
         callbacks = []
         if self.lr_schedule == "cosine":
-            schedule = LRScheduler(
-                LambdaLR, lr_lambda=WarmupCosine(steps), step_every="batch"
-            )
+            schedule = LRScheduler(CosineAnnealingLR, T_max=steps, step_every="batch")
             callbacks.append(("lr_schedule", schedule))
         if self.verbose:
             callbacks.append(("progress", ProgressBar(steps)))
@@ -302,7 +299,6 @@ class DeepInfoMaxTransformer(
             prior=self.prior,
             gamma=self.gamma,
             gradient_penalty=1.0,
-            max_grad_norm=1.0,
             seed=seed,
             optimizer=torch.optim.Adam,
             optimizer__betas=(0.5, 0.999),

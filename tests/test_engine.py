@@ -1,18 +1,6 @@
-import numpy as np
-import pytest
 import torch
 
-from sk_dim._engine import TensorBatches, WarmupCosine
-
-
-def test_warmup_cosine_schedule():
-    schedule = WarmupCosine(total_steps=100, warmup_fraction=0.1)
-    factors = np.array([schedule(step) for step in range(101)])
-    assert factors[0] == pytest.approx(0.1)
-    assert factors[9] == pytest.approx(1.0)
-    assert np.all(np.diff(factors[:10]) > 0)
-    assert np.all(np.diff(factors[9:]) <= 0)
-    assert factors[100] == pytest.approx(0.0)
+from sk_dim._engine import TensorBatches
 
 
 def test_shuffled_batches_are_full_and_distinct():
