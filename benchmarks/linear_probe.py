@@ -94,11 +94,7 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="override a DeepInfoMaxTransformer parameter (repeatable)",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=ROOT / "benchmarks" / "results" / "linear_probe.json",
-    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "linear_probe.json")
     parser.add_argument(
         "--skip-baselines",
         action="store_true",

@@ -119,7 +119,6 @@ class DeepInfoMaxNet(NeuralNet):
         Weight of the prior-matching loss of the encoder.
     gradient_penalty : float
         Weight of the discriminator's gradient penalty.
-
     seed : int
         Seed of the batch permutations.
     **kwargs
