@@ -7,7 +7,7 @@ PCA with as many components, and the same encoder with random weights.
 
 Usage::
 
-    python benchmarks/linear_probe.py [--epochs 4] [--data ../shared/data/mnist.npz]
+    python benchmarks/linear_probe.py [--epochs 2] [--data ../shared/data/mnist.npz]
 
 Prints a table and writes ``benchmarks/results/linear_probe.json``.
 """
@@ -85,7 +85,7 @@ def _parse_override(item: str) -> tuple[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--set",

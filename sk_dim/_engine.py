@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from skorch import NeuralNet
@@ -17,6 +17,12 @@ from .prior import (
     sample_prior,
     to_prior_space,
 )
+
+
+def _describe(value) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    return f"an object of type {type(value).__name__}"
 
 
 class TensorBatches:
@@ -119,6 +125,12 @@ class DeepInfoMaxNet(NeuralNet):
         Weight of the prior-matching loss of the encoder.
     gradient_penalty : float
         Weight of the discriminator's gradient penalty.
+    augment : callable or None
+        Maps a float batch (images or rows) to an augmented batch of the same
+        shape.
+        With it, each step encodes two augmented views of every sample and
+        scores the global vector of each view against the local features of
+        the other; without it, one view is scored against itself.
     seed : int
         Seed of the batch permutations.
     **kwargs
@@ -133,6 +145,7 @@ class DeepInfoMaxNet(NeuralNet):
         prior: str,
         gamma: float,
         gradient_penalty: float,
+        augment: Callable[[torch.Tensor], torch.Tensor] | None,
         seed: int,
         **kwargs,
     ):
@@ -140,6 +153,7 @@ class DeepInfoMaxNet(NeuralNet):
         self.prior = prior
         self.gamma = gamma
         self.gradient_penalty = gradient_penalty
+        self.augment = augment
         self.seed = seed
         super().__init__(module, criterion, train_split=None, **kwargs)
 
@@ -195,8 +209,11 @@ class DeepInfoMaxNet(NeuralNet):
         self._set_training(True)
         inputs, _ = batch
         with self.autocast():
-            local_map, global_vector = self.module_(inputs)
-            loss = self.criterion_(local_map, global_vector)
+            if self.augment is None:
+                local_map, global_vector = self.module_(inputs)
+                loss = self.criterion_(local_map, global_vector)
+            else:
+                local_map, global_vector, loss = self._two_view_loss(inputs)
             if self.uses_prior:
                 encoded = to_prior_space(global_vector.float(), self.prior)
                 loss = loss + self.gamma * encoder_prior_loss(
@@ -208,6 +225,28 @@ class DeepInfoMaxNet(NeuralNet):
         if self.uses_prior:
             self._discriminator_step(encoded.detach())
         return {"loss": loss.detach(), "y_pred": global_vector.detach()}
+
+    def _two_view_loss(
+        self, inputs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encode two augmented views; score each view's Y against the other's map.
+
+        Returns the local maps (2B, C, H, W) and global vectors (2B, D) of both
+        views and the mean loss of the two pairings.
+        """
+        inputs = inputs.float()
+        views = [self.augment(inputs), self.augment(inputs)]
+        for view in views:
+            if not isinstance(view, torch.Tensor) or view.shape != inputs.shape:
+                raise ValueError(
+                    "augmentation must return a tensor of the shape of its input "
+                    f"{tuple(inputs.shape)}, got {_describe(view)}."
+                )
+        local_map, global_vector = self.module_(torch.cat(views))
+        local_a, local_b = local_map.chunk(2)
+        global_a, global_b = global_vector.chunk(2)
+        loss = self.criterion_(local_a, global_b) + self.criterion_(local_b, global_a)
+        return local_map, global_vector, loss / 2
 
     def _discriminator_step(self, encoded: torch.Tensor) -> None:
         self.optimizer_discriminator_.zero_grad(set_to_none=True)

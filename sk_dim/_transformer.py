@@ -21,6 +21,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._data import InputEncoder, as_tensor, fit_standardize, infer_layout
 from ._engine import DeepInfoMaxNet, ProgressBar, TensorBatches
+from .augmentations import AUGMENTATIONS, get_augmentation
 from .encoders import ConvEncoder, MLPEncoder
 from .estimators import MI_ESTIMATORS, get_estimator
 from .objectives import DeepInfoMaxObjective
@@ -83,6 +84,19 @@ class DeepInfoMaxTransformer(
     channels : {"auto", "first", "last"}, default="auto"
         Position of the channel axis of a 4-D X. "auto" picks the axis of size
         1, 3 or 4, preferring (N, C, H, W) when both qualify.
+    augmentation : {"auto", "crop", "crop_flip"}, callable or None, \
+            default="auto"
+        Augmentation of the training images. With one, every step encodes two
+        augmented views of each image and scores the global vector Y of each
+        view against the local features of the other, so that Y must predict
+        the content of the image rather than the exact pixels of its view (as
+        in Bachman et al. 2019). "crop" takes random crops of images padded by
+        an eighth of their side (translations of up to 3 pixels at 28
+        pixels); "crop_flip" also mirrors half of them (not for digits or
+        text). A callable maps a float tensor batch (B, C, H, W), or (B, F)
+        for rows, to a batch of the same shape and must be picklable. "auto"
+        is "crop" for images and None for feature rows; None trains on the
+        data as given, scoring one view against itself (the original DIM).
     critic_width : int, default=512
         Width of the critics' hidden layers. The critics embed both sides in a
         space of ``n_components`` dimensions.
@@ -100,9 +114,9 @@ class DeepInfoMaxTransformer(
     device : str or torch.device, default="auto"
         Where to train: "auto" picks CUDA when available, else the CPU.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation, batch order and prior samples. With an int,
-        fits on the CPU are reproducible. The global torch random state is
-        left untouched.
+        Seeds the initialisation, batch order, augmentations and prior
+        samples. With an int, fits on the CPU are reproducible. The global
+        torch random state is left untouched.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar with the loss.
 
@@ -162,6 +176,7 @@ class DeepInfoMaxTransformer(
         "encoder": [StrOptions({"auto", "conv", "mlp"})],
         "image_shape": [None, tuple, list],
         "channels": [StrOptions({"auto", "first", "last"})],
+        "augmentation": [None, StrOptions({"auto", *AUGMENTATIONS}), callable],
         "critic_width": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
@@ -184,6 +199,7 @@ class DeepInfoMaxTransformer(
         encoder="auto",
         image_shape=None,
         channels="auto",
+        augmentation="auto",
         critic_width=512,
         lr=1e-3,
         lr_schedule="cosine",
@@ -202,6 +218,7 @@ class DeepInfoMaxTransformer(
         self.encoder = encoder
         self.image_shape = image_shape
         self.channels = channels
+        self.augmentation = augmentation
         self.critic_width = critic_width
         self.lr = lr
         self.lr_schedule = lr_schedule
@@ -299,6 +316,7 @@ class DeepInfoMaxTransformer(
             prior=self.prior,
             gamma=self.gamma,
             gradient_penalty=1.0,
+            augment=self._resolve_augmentation(layout),
             seed=seed,
             optimizer=torch.optim.Adam,
             optimizer__betas=(0.5, 0.999),
@@ -309,6 +327,20 @@ class DeepInfoMaxTransformer(
             device=self.device_,
             verbose=0,
         )
+
+    def _resolve_augmentation(self, layout):
+        if self.augmentation is None or callable(self.augmentation):
+            return self.augmentation
+        if layout.image_shape is None:
+            if self.augmentation == "auto":
+                return None
+            raise ValueError(
+                f"augmentation={self.augmentation!r} needs images, but X holds "
+                f"feature rows; pass image_shape=(C, H, W) if the rows are "
+                f"images, or augmentation=None."
+            )
+        name = "crop" if self.augmentation == "auto" else self.augmentation
+        return get_augmentation(name, layout.image_shape[1:])
 
     def _validate_input(self, X, reset: bool) -> np.ndarray:
         X = validate_data(

@@ -9,6 +9,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 
 from sk_dim import DeepInfoMaxTransformer
+from sk_dim.augmentations import RandomCrops
 from sk_dim.encoders import ConvEncoder
 
 from .conftest import ks_to_uniform
@@ -83,6 +84,41 @@ def test_encoder_choice(small_images, digits, tiny):
     assert type(mlp_on_images.net_.module_.encoder).__name__ == "MLPEncoder"
     with pytest.raises(ValueError, match="encoder='conv' needs images"):
         tiny(encoder="conv").fit(X)
+
+
+def jitter(rows):
+    """A picklable row augmentation: small Gaussian noise."""
+    return rows + 0.1 * torch.randn_like(rows)
+
+
+def test_augmentation_choice(small_images, digits, tiny):
+    X, _ = digits
+    assert tiny().fit(X).net_.augment is None
+    crops = tiny().fit(small_images).net_.augment
+    assert isinstance(crops, RandomCrops)
+    assert (crops.padding, crops.flip) == (2, False)
+    assert tiny(augmentation="crop_flip").fit(small_images).net_.augment.flip
+    assert tiny(augmentation=None).fit(small_images).net_.augment is None
+    with pytest.raises(ValueError, match="augmentation='crop' needs images"):
+        tiny(augmentation="crop").fit(X)
+
+
+def test_user_augmentation_on_rows_is_reproducible_and_pickles(digits, tiny):
+    X, _ = digits
+    dim = tiny(augmentation=jitter).fit(X)
+    again = tiny(augmentation=jitter).fit(X)
+    np.testing.assert_array_equal(dim.transform(X), again.transform(X))
+    plain = tiny(augmentation=None).fit(X)
+    assert not np.allclose(dim.transform(X), plain.transform(X))
+    restored = pickle.loads(pickle.dumps(dim))
+    np.testing.assert_array_equal(restored.transform(X), dim.transform(X))
+
+
+def test_augmentation_of_the_wrong_shape_is_refused(digits, tiny):
+    X, _ = digits
+    message = r"shape of its input \(32, 64\), got a tensor of shape \(32, 10\)"
+    with pytest.raises(ValueError, match=message):
+        tiny(augmentation=lambda rows: rows[:, :10]).fit(X)
 
 
 @pytest.mark.parametrize("estimator", ["jsd", "infonce", "dv"])

@@ -112,6 +112,7 @@ def test_score_needs_two_samples(rows, tiny):
         ("prior", "laplace"),
         ("encoder", "resnet"),
         ("channels", "middle"),
+        ("augmentation", "rotate"),
         ("lr", 0.0),
         ("batch_size", 1),
         ("max_epochs", 0),

@@ -1,0 +1,149 @@
+"""Image augmentations for training on two views of each image.
+
+Each augmentation maps a batch of float images of shape (B, C, H, W) to a batch
+of the same shape, drawing its random parameters independently for every image
+from torch's random number generator (seeded by ``random_state`` during fit).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "AUGMENTATIONS",
+    "RandomCrops",
+    "crop_padding",
+    "get_augmentation",
+    "random_crop",
+    "random_flip",
+]
+
+#: Names accepted by :func:`get_augmentation`.
+AUGMENTATIONS = ("crop", "crop_flip")
+
+
+def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
+    """Crops of the original size at random offsets of the padded images.
+
+    The images are padded by ``padding`` pixels on each side by repeating their
+    border, so that each output is its image translated by up to ``padding``
+    pixels in each direction.
+
+    Parameters
+    ----------
+    images : torch.Tensor of shape (B, C, H, W)
+        Floating-point images.
+    padding : int
+        Largest translation, in pixels.
+
+    Returns
+    -------
+    torch.Tensor of shape (B, C, H, W)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.augmentations import random_crop
+    >>> random_crop(torch.zeros(5, 3, 28, 28), padding=3).shape
+    torch.Size([5, 3, 28, 28])
+    """
+    batch, channels, height, width = images.shape
+    padded = F.pad(images, (padding,) * 4, mode="replicate")  # (B, C, H+2p, W+2p)
+    padded_width = padded.shape[3]
+    offsets = torch.randint(0, 2 * padding + 1, (2, batch, 1), device=images.device)
+    rows = offsets[0] + torch.arange(height, device=images.device)  # (B, H)
+    cols = offsets[1] + torch.arange(width, device=images.device)  # (B, W)
+    index = (rows[:, :, None] * padded_width + cols[:, None, :]).flatten(1)  # (B, HW)
+    index = index[:, None].expand(-1, channels, -1)  # (B, C, HW)
+    crops = padded.flatten(2).gather(2, index)  # (B, C, HW)
+    return crops.reshape(batch, channels, height, width)
+
+
+def random_flip(images: torch.Tensor) -> torch.Tensor:
+    """Mirror each image left to right with probability 1/2.
+
+    Parameters
+    ----------
+    images : torch.Tensor of shape (B, C, H, W)
+
+    Returns
+    -------
+    torch.Tensor of shape (B, C, H, W)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.augmentations import random_flip
+    >>> random_flip(torch.zeros(5, 1, 8, 8)).shape
+    torch.Size([5, 1, 8, 8])
+    """
+    flip = torch.rand(len(images), device=images.device) < 0.5  # (B,)
+    return torch.where(flip[:, None, None, None], images.flip(3), images)
+
+
+def crop_padding(height: int, width: int) -> int:
+    """Largest translation of the random crops: an eighth of the smaller side.
+
+    3 pixels for 28 pixel images, 4 for 32 and 8 for 64 (at least 1).
+    """
+    return max(1, min(height, width) // 8)
+
+
+class RandomCrops:
+    """Random crops, optionally followed by random horizontal flips.
+
+    Parameters
+    ----------
+    padding : int
+        Largest translation of the crops, in pixels.
+    flip : bool, default=False
+        Also mirror half of the images left to right.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.augmentations import RandomCrops
+    >>> RandomCrops(padding=4, flip=True)(torch.zeros(4, 3, 32, 32)).shape
+    torch.Size([4, 3, 32, 32])
+    """
+
+    def __init__(self, padding: int, flip: bool = False):
+        self.padding = padding
+        self.flip = flip
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        """Augment a batch of shape (B, C, H, W)."""
+        images = random_crop(images, self.padding)
+        return random_flip(images) if self.flip else images
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(padding={self.padding}, flip={self.flip})"
+
+
+def get_augmentation(name: str, image_size: tuple[int, int]) -> RandomCrops:
+    """Augmentation of images of ``image_size`` (height, width) by name.
+
+    Parameters
+    ----------
+    name : {"crop", "crop_flip"}
+        "crop": random crops (translations of up to :func:`crop_padding`
+        pixels); "crop_flip": the same followed by random horizontal flips.
+    image_size : tuple of int
+        ``(height, width)`` of the images.
+
+    Returns
+    -------
+    RandomCrops
+
+    Examples
+    --------
+    >>> from sk_dim.augmentations import get_augmentation
+    >>> get_augmentation("crop_flip", (28, 28))
+    RandomCrops(padding=3, flip=True)
+    """
+    if name not in AUGMENTATIONS:
+        raise ValueError(
+            f"Unknown augmentation {name!r}; expected one of {list(AUGMENTATIONS)}."
+        )
+    return RandomCrops(crop_padding(*image_size), flip=name == "crop_flip")
