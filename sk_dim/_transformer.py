@@ -17,11 +17,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import LRScheduler
+from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._data import InputEncoder, as_tensor, fit_standardize, infer_layout
 from ._engine import DeepInfoMaxNet, ProgressBar, TensorBatches
 from .augmentations import AUGMENTATIONS, get_augmentation
+from .critics import CRITICS
 from .encoders import ConvEncoder, MLPEncoder
 from .estimators import MI_ESTIMATORS, get_estimator
 from .objectives import DeepInfoMaxObjective
@@ -69,9 +71,19 @@ class DeepInfoMaxTransformer(
         ``(alpha, beta, gamma) = (0, 1, 0.1)`` are the paper's DIM(L).
     gamma : float, default=0.1
         Weight of the prior-matching term; 0 disables it.
-    mi_estimator : {"jsd", "infonce", "dv"} or callable, default="jsd"
-        Mutual-information estimator, or a function mapping a (B, B, L) score
-        tensor to a scalar bound (see :mod:`sk_dim.estimators`).
+    mi_estimator : {"jsd", "infonce", "dv", "nwj", "second_order"}, class or \
+            callable, default="jsd"
+        Mutual-information estimator: a name, an estimator class such as
+        ``DV`` (instantiated without arguments), an instance such as
+        ``DV(moving_average=0.01)`` (copied at fit), or a function mapping a
+        (B, B, L) score tensor to a scalar bound (see
+        :mod:`sk_dim.estimators`).
+    critic : {"encode_and_dot", "separable", "bilinear", "dot", "concat"}, \
+            class or torch.nn.Module, default="encode_and_dot"
+        Critic scoring (global vector, local feature) pairs, built for each
+        active term (see :mod:`sk_dim.critics`). A module instance maps
+        (B, L, C) and (B, D) features to (B, B, L) scores; it is copied at
+        fit and serves a single term (alpha or beta 0).
     prior : {"uniform", "gaussian"}, default="uniform"
         Prior matched by the adversarial term: uniform on ``[0, 1]^d`` for
         ``sigmoid(Y)`` or standard normal for Y.
@@ -177,6 +189,7 @@ class DeepInfoMaxTransformer(
         "image_shape": [None, tuple, list],
         "channels": [StrOptions({"auto", "first", "last"})],
         "augmentation": [None, StrOptions({"auto", *AUGMENTATIONS}), callable],
+        "critic": [StrOptions(set(CRITICS)), type, nn.Module],
         "critic_width": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
@@ -195,6 +208,7 @@ class DeepInfoMaxTransformer(
         beta=1.0,
         gamma=0.1,
         mi_estimator="jsd",
+        critic="encode_and_dot",
         prior="uniform",
         encoder="auto",
         image_shape=None,
@@ -214,6 +228,7 @@ class DeepInfoMaxTransformer(
         self.beta = beta
         self.gamma = gamma
         self.mi_estimator = mi_estimator
+        self.critic = critic
         self.prior = prior
         self.encoder = encoder
         self.image_shape = image_shape
@@ -288,6 +303,7 @@ class DeepInfoMaxTransformer(
             encoder = MLPEncoder(n_features, self.n_components)
         objective = DeepInfoMaxObjective(
             get_estimator(self.mi_estimator),
+            self.critic,
             local_channels=encoder.local_channels,
             local_size=encoder.local_size,
             n_components=self.n_components,

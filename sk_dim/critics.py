@@ -1,19 +1,41 @@
 """Critics: networks that score pairs of (global vector, local feature).
 
-The critics here follow the "encode-and-dot" design of Deep InfoMax: both sides
-are embedded by a small residual MLP and the score is the inner product of the
-embeddings, computed for every pair in the batch at once. The inner product is
-divided by the square root of the embedding size (as in scaled dot-product
-attention) so that initial scores are of order one whatever the width; without
-it, wide critics saturate the estimators and training diverges.
+Every critic maps local features (B, L, C) and global vectors (B, D) to scores
+(B, B, L), ``u[a, b, i] = f(global_a, local_{b, i})``, for all pairs of a batch
+at once. The families of Tschannen et al. (2020):
+
+- ``"dot"``: ``<x, y> / sqrt(d)`` (needs C == D);
+- ``"bilinear"``: ``x^T W y / sqrt(D)``;
+- ``"separable"``: ``<phi(x), psi(y)> / sqrt(E)`` with MLP heads;
+- ``"encode_and_dot"``: the separable critic of Deep InfoMax, with residual
+  heads and BatchNorm (the default);
+- ``"concat"``: an MLP on the concatenated pair, evaluated on all B x B x L
+  pairs (memory grows as B^2 L times its width).
+
+Inner products are divided by the square root of their size (as in scaled
+dot-product attention) so that initial scores are of order one whatever the
+width; without it, wide critics saturate the estimators and training diverges.
+Critics other than ``"concat"`` also expose ``embed``, the two embeddings whose
+inner product is the score, which :class:`~sk_dim.estimators.SecondOrder` reads.
 """
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
-__all__ = ["EncodeAndDotCritic", "ProjectionHead"]
+__all__ = [
+    "CRITICS",
+    "BilinearCritic",
+    "ConcatCritic",
+    "DotCritic",
+    "EncodeAndDotCritic",
+    "ProjectionHead",
+    "SeparableCritic",
+    "make_critic",
+]
 
 
 class ProjectionHead(nn.Module):
@@ -48,38 +70,42 @@ class ProjectionHead(nn.Module):
         return self.block(rows) + self.shortcut(rows)
 
 
-class EncodeAndDotCritic(nn.Module):
-    """Score all pairs of global vectors and local features by a dot product.
+def _scaled_dot(local_embedding: torch.Tensor, global_embedding: torch.Tensor):
+    """Scores (B, B, L) from embeddings (B, L, E) and (B, E), over sqrt(E)."""
+    scale = global_embedding.shape[1] ** -0.5
+    return torch.einsum("ae,ble->abl", global_embedding * scale, local_embedding)
 
-    Parameters
-    ----------
-    local_features : int
-        Channels of a local feature (one location of the feature map).
-    global_features : int
-        Size of the global vector.
-    embedding_dim : int
-        Size of the shared embedding space.
-    hidden_features : int
-        Width of the hidden layer of both projection heads.
-    """
 
-    def __init__(
-        self,
-        local_features: int,
-        global_features: int,
-        embedding_dim: int,
-        hidden_features: int,
-    ):
-        super().__init__()
-        self.local_head = ProjectionHead(local_features, hidden_features, embedding_dim)
-        self.global_head = ProjectionHead(
-            global_features, hidden_features, embedding_dim
-        )
+def _mlp(in_features: int, hidden_features: int, out_features: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(in_features, hidden_features),
+        nn.ReLU(inplace=True),
+        nn.Linear(hidden_features, out_features),
+    )
+
+
+class _EmbeddingCritic(nn.Module):
+    """A critic whose score is the scaled inner product of two embeddings."""
+
+    def embed_local(self, rows: torch.Tensor) -> torch.Tensor:
+        return rows
+
+    def embed_global(self, rows: torch.Tensor) -> torch.Tensor:
+        return rows
+
+    def embed(
+        self, local_features: torch.Tensor, global_features: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings (B, L, E) of the local features and (B, E) of the globals."""
+        batch, n_locations, channels = local_features.shape
+        local_embedding = self.embed_local(local_features.reshape(-1, channels))
+        local_embedding = local_embedding.reshape(batch, n_locations, -1)
+        return local_embedding, self.embed_global(global_features)
 
     def forward(
         self, local_features: torch.Tensor, global_features: torch.Tensor
     ) -> torch.Tensor:
-        """Return scores ``u[a, b, i] = <g(global_a), l(local_{b, i})> / sqrt(E)``.
+        """Return scores ``u[a, b, i]`` of shape (B, B, L).
 
         Parameters
         ----------
@@ -92,9 +118,221 @@ class EncodeAndDotCritic(nn.Module):
         -------
         torch.Tensor of shape (B, B, L)
         """
-        batch, n_locations, channels = local_features.shape
-        local_embedding = self.local_head(local_features.reshape(-1, channels))
-        local_embedding = local_embedding.reshape(batch, n_locations, -1)  # (B, L, E)
-        global_embedding = self.global_head(global_features)  # (B, E)
-        scale = global_embedding.shape[1] ** -0.5
-        return torch.einsum("ae,ble->abl", global_embedding * scale, local_embedding)
+        return _scaled_dot(*self.embed(local_features, global_features))
+
+
+class DotCritic(_EmbeddingCritic):
+    """Inner product of the raw features, divided by the square root of their size.
+
+    Parameters
+    ----------
+    local_features, global_features : int
+        Sizes of both sides; they must be equal.
+    """
+
+    def __init__(self, local_features: int, global_features: int, **unused):
+        super().__init__()
+        if local_features != global_features:
+            raise ValueError(
+                "The 'dot' critic needs features of the same size on both sides, "
+                f"got {local_features} (local) and {global_features} (global); "
+                "use 'bilinear' or 'separable'."
+            )
+
+
+class BilinearCritic(_EmbeddingCritic):
+    """Bilinear score ``x^T W y / sqrt(D)``: the local side is mapped by W.
+
+    Parameters
+    ----------
+    local_features, global_features : int
+        Sizes of both sides.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.critics import BilinearCritic
+    >>> critic = BilinearCritic(local_features=6, global_features=4)
+    >>> critic(torch.randn(3, 5, 6), torch.randn(3, 4)).shape
+    torch.Size([3, 3, 5])
+    """
+
+    def __init__(self, local_features: int, global_features: int, **unused):
+        super().__init__()
+        self.weight = nn.Linear(local_features, global_features, bias=False)
+
+    def embed_local(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.weight(rows)
+
+
+class SeparableCritic(_EmbeddingCritic):
+    """Inner product of two MLP embeddings (``Linear, ReLU, Linear`` each side).
+
+    Parameters
+    ----------
+    local_features, global_features : int
+        Sizes of both sides.
+    embedding_dim : int
+        Size of the shared embedding space.
+    hidden_features : int
+        Width of the hidden layer of both heads.
+    """
+
+    def __init__(
+        self,
+        local_features: int,
+        global_features: int,
+        embedding_dim: int,
+        hidden_features: int,
+    ):
+        super().__init__()
+        self.local_head = _mlp(local_features, hidden_features, embedding_dim)
+        self.global_head = _mlp(global_features, hidden_features, embedding_dim)
+
+    def embed_local(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.local_head(rows)
+
+    def embed_global(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.global_head(rows)
+
+
+class EncodeAndDotCritic(SeparableCritic):
+    """The encode-and-dot critic of Deep InfoMax: residual heads, then a dot product.
+
+    Parameters
+    ----------
+    local_features : int
+        Channels of a local feature (one location of the feature map).
+    global_features : int
+        Size of the global vector.
+    embedding_dim : int
+        Size of the shared embedding space.
+    hidden_features : int
+        Width of the hidden layer of both projection heads.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.critics import EncodeAndDotCritic
+    >>> critic = EncodeAndDotCritic(128, 64, embedding_dim=64, hidden_features=32)
+    >>> critic(torch.randn(4, 49, 128), torch.randn(4, 64)).shape
+    torch.Size([4, 4, 49])
+    """
+
+    def __init__(
+        self,
+        local_features: int,
+        global_features: int,
+        embedding_dim: int,
+        hidden_features: int,
+    ):
+        nn.Module.__init__(self)
+        self.local_head = ProjectionHead(local_features, hidden_features, embedding_dim)
+        self.global_head = ProjectionHead(
+            global_features, hidden_features, embedding_dim
+        )
+
+
+class ConcatCritic(nn.Module):
+    """An MLP on the concatenation ``[x; y]`` of every pair of the batch.
+
+    The first layer is applied to each side separately and the results are
+    added for every pair, which is the same as applying it to the
+    concatenation; the hidden activations of all B x B x L pairs are held in
+    memory at once.
+
+    Parameters
+    ----------
+    local_features, global_features : int
+        Sizes of both sides.
+    hidden_features : int
+        Width of the hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.critics import ConcatCritic
+    >>> critic = ConcatCritic(local_features=6, global_features=4, hidden_features=8)
+    >>> critic(torch.randn(3, 5, 6), torch.randn(3, 4)).shape
+    torch.Size([3, 3, 5])
+    """
+
+    def __init__(
+        self,
+        local_features: int,
+        global_features: int,
+        hidden_features: int,
+        **unused,
+    ):
+        super().__init__()
+        self.local_layer = nn.Linear(local_features, hidden_features)
+        self.global_layer = nn.Linear(global_features, hidden_features, bias=False)
+        self.output = nn.Linear(hidden_features, 1)
+
+    def forward(
+        self, local_features: torch.Tensor, global_features: torch.Tensor
+    ) -> torch.Tensor:
+        """Return scores of shape (B, B, L) from (B, L, C) and (B, D) features."""
+        local_hidden = self.local_layer(local_features)  # (B, L, H)
+        global_hidden = self.global_layer(global_features)  # (B, H)
+        hidden = torch.relu(global_hidden[:, None, None] + local_hidden[None])
+        return self.output(hidden).squeeze(-1)  # (B, B, L)
+
+
+#: Critics by name.
+CRITICS: dict[str, type[nn.Module]] = {
+    "encode_and_dot": EncodeAndDotCritic,
+    "separable": SeparableCritic,
+    "bilinear": BilinearCritic,
+    "dot": DotCritic,
+    "concat": ConcatCritic,
+}
+
+
+def make_critic(
+    critic: str | type | nn.Module,
+    local_features: int,
+    global_features: int,
+    embedding_dim: int,
+    hidden_features: int,
+) -> nn.Module:
+    """Build a critic by name or class, or copy a critic instance.
+
+    Parameters
+    ----------
+    critic : str, class or torch.nn.Module
+        A key of :data:`CRITICS`; a class, called with the four sizes below as
+        keyword arguments; or a module mapping (B, L, C) and (B, D) features
+        to (B, B, L) scores, deep-copied so that training leaves it unchanged.
+    local_features, global_features : int
+        Sizes of the two sides.
+    embedding_dim, hidden_features : int
+        Embedding size and hidden width for critics that use them.
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Examples
+    --------
+    >>> from sk_dim.critics import make_critic
+    >>> make_critic("bilinear", 128, 64, embedding_dim=64, hidden_features=512)
+    BilinearCritic(
+      (weight): Linear(in_features=128, out_features=64, bias=False)
+    )
+    """
+    if isinstance(critic, nn.Module):
+        return copy.deepcopy(critic)
+    if isinstance(critic, str):
+        if critic not in CRITICS:
+            raise ValueError(
+                f"Unknown critic {critic!r}; expected one of {sorted(CRITICS)}, "
+                "a critic class or a torch.nn.Module."
+            )
+        critic = CRITICS[critic]
+    return critic(
+        local_features=local_features,
+        global_features=global_features,
+        embedding_dim=embedding_dim,
+        hidden_features=hidden_features,
+    )

@@ -8,25 +8,42 @@ drawn from the product of marginals (negatives). A global objective is the case
 ``L == 1``.
 
 Each function returns a scalar lower bound on the mutual information in nats;
-the training loss is its negative.
+the training loss is its negative. :func:`second_order_mi` is the exception: it
+reads two embeddings, not scores (explicit MI from second-order statistics).
+
+The estimator objects (:class:`JSD`, :class:`InfoNCE`, :class:`DV`,
+:class:`NWJ`, :class:`SecondOrder`) wrap these functions as modules, so that
+they can hold state (MINE's moving average) and move with the model. Any
+callable mapping a (B, B, L) score tensor to a scalar bound is an estimator
+too; a callable with ``uses_embeddings = True`` is given two embeddings
+``(N, E)`` of paired samples instead (see :class:`SecondOrder`).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-Estimator = Callable[[torch.Tensor], torch.Tensor]
+Estimator = Callable[..., torch.Tensor]
 
 __all__ = [
+    "DV",
+    "JSD",
     "MI_ESTIMATORS",
+    "NWJ",
+    "InfoNCE",
+    "SecondOrder",
     "dv_bound",
     "get_estimator",
     "infonce_bound",
     "jsd_bound",
+    "nwj_bound",
+    "second_order_mi",
 ]
 
 
@@ -54,6 +71,15 @@ def _negatives_masked(scores: torch.Tensor) -> torch.Tensor:
     batch = scores.shape[0]
     eye = torch.eye(batch, dtype=torch.bool, device=scores.device).unsqueeze(-1)
     return scores.masked_fill(eye, float("-inf"))  # (B, B, L)
+
+
+def _log_mean_exp_negatives(scores: torch.Tensor) -> torch.Tensor:
+    """``log E_neg[exp(u)]`` over all negative pairs, computed with logsumexp."""
+    batch, n_locations = scores.shape[0], scores.shape[2]
+    n_negatives = batch * (batch - 1) * n_locations
+    return torch.logsumexp(_negatives_masked(scores).flatten(), 0) - math.log(
+        n_negatives
+    )
 
 
 def jsd_bound(scores: torch.Tensor) -> torch.Tensor:
@@ -125,40 +151,248 @@ def dv_bound(scores: torch.Tensor) -> torch.Tensor:
     torch.Tensor
         Scalar lower bound in nats.
     """
-    batch, n_locations = _check_scores(scores)
-    positive_mean = _positives(scores).mean()
-    n_negatives = batch * (batch - 1) * n_locations
-    log_mean_exp = torch.logsumexp(_negatives_masked(scores).flatten(), 0)
-    return positive_mean - (log_mean_exp - math.log(n_negatives))
+    _check_scores(scores)
+    return _positives(scores).mean() - _log_mean_exp_negatives(scores)
 
 
-MI_ESTIMATORS: dict[str, Estimator] = {
-    "jsd": jsd_bound,
-    "infonce": infonce_bound,
-    "dv": dv_bound,
-}
+def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
+    """Nguyen-Wainwright-Jordan lower bound (f-divergence form, "MINE-f").
 
-
-def get_estimator(estimator: str | Estimator) -> Estimator:
-    """Resolve an estimator given by name or as a callable.
+    ``E_pos[u] - exp(-1) E_neg[exp(u)]``. Its optimal critic is
+    ``1 + log p(x, y) / (p(x) p(y))``. Unbiased over batches, but of high
+    variance when the mutual information is large.
 
     Parameters
     ----------
-    estimator : str or callable
-        A key of :data:`MI_ESTIMATORS` or a function mapping a ``(B, B, L)``
-        score tensor to a scalar bound.
+    scores : torch.Tensor of shape (B, B, L)
+        Critic scores, positives on the diagonal of the first two axes.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar lower bound in nats.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.estimators import nwj_bound
+    >>> float(nwj_bound(torch.ones(4, 4, 1)))
+    0.0
+    """
+    _check_scores(scores)
+    positive_mean = _positives(scores).mean()
+    return positive_mean - torch.exp(_log_mean_exp_negatives(scores) - 1.0)
+
+
+def second_order_mi(
+    first: torch.Tensor, second: torch.Tensor, ridge: float = 1e-4
+) -> torch.Tensor:
+    """Explicit mutual information from second-order statistics (Chang et al. 2024).
+
+    Both embeddings are centred and standardised per dimension; with ``S11``,
+    ``S22`` their covariances and ``S`` the covariance of the concatenation,
+    ``I = (log det S11 + log det S22 - log det S) / 2``, which equals
+    ``-1/2 sum_k log(1 - rho_k^2)`` over the canonical correlations. It is the
+    mutual information of Gaussian variables with these covariances: exact for
+    Gaussians, a second-order approximation otherwise. Computed in float64
+    with ``ridge`` added to the diagonals (needs ``N`` well above
+    ``E1 + E2`` samples).
+
+    Parameters
+    ----------
+    first : torch.Tensor of shape (N, E1)
+    second : torch.Tensor of shape (N, E2)
+        Paired samples: row ``n`` of both comes from the same input.
+    ridge : float, default=1e-4
+        Added to the diagonal of the (correlation) matrices.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar estimate in nats, float64.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.estimators import second_order_mi
+    >>> x = torch.randn(5000, 1, generator=torch.Generator().manual_seed(0))
+    >>> y = 0.8 * x + 0.6 * torch.randn(5000, 1)
+    >>> round(float(second_order_mi(x, y)), 1)  # -log(1 - 0.8**2) / 2 = 0.51
+    0.5
+    """
+    if first.ndim != 2 or second.ndim != 2 or len(first) != len(second):
+        raise ValueError(
+            "second_order_mi needs two embeddings of shape (N, E1) and (N, E2) "
+            f"with the same N, got {tuple(first.shape)} and {tuple(second.shape)}."
+        )
+    if len(first) < 2:
+        raise ValueError(f"second_order_mi needs at least 2 samples, got {len(first)}.")
+    joint = torch.cat([first, second], dim=1).double()  # (N, E1 + E2)
+    joint = joint - joint.mean(0)
+    joint = joint / joint.std(0).clamp_min(1e-12)
+    correlation = joint.T @ joint / (len(joint) - 1)  # (E1 + E2, E1 + E2)
+    correlation = correlation + ridge * torch.eye(
+        len(correlation), dtype=correlation.dtype, device=correlation.device
+    )
+    split = first.shape[1]
+
+    def log_det(matrix: torch.Tensor) -> torch.Tensor:
+        return 2 * torch.linalg.cholesky(matrix).diagonal().log().sum()
+
+    return 0.5 * (
+        log_det(correlation[:split, :split])
+        + log_det(correlation[split:, split:])
+        - log_det(correlation)
+    )
+
+
+class JSD(nn.Module):
+    """Jensen-Shannon estimator of Deep InfoMax (:func:`jsd_bound`)."""
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """Estimate from scores of shape (B, B, L)."""
+        return jsd_bound(scores)
+
+
+class InfoNCE(nn.Module):
+    """InfoNCE lower bound (:func:`infonce_bound`)."""
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """Bound from scores of shape (B, B, L)."""
+        return infonce_bound(scores)
+
+
+class NWJ(nn.Module):
+    """Nguyen-Wainwright-Jordan lower bound (:func:`nwj_bound`)."""
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """Bound from scores of shape (B, B, L)."""
+        return nwj_bound(scores)
+
+
+class DV(nn.Module):
+    """Donsker-Varadhan bound of MINE, optionally with its bias-corrected gradient.
+
+    The value is always :func:`dv_bound`. The gradient of ``log E_neg[exp u]``
+    over a batch is biased; with ``moving_average`` set, training steps use
+    MINE's correction instead: ``grad E_neg[exp u]`` divided by an exponential
+    moving average of ``E_neg[exp u]`` over past batches.
+
+    Parameters
+    ----------
+    moving_average : float or None, default=None
+        Weight of the newest batch in the moving average (MINE used 0.01);
+        None gives the plain gradient.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.estimators import DV
+    >>> estimator = DV(moving_average=0.01)
+    >>> scores = torch.randn(8, 8, 1, requires_grad=True)
+    >>> estimator(scores).backward()
+    >>> scores.grad.shape
+    torch.Size([8, 8, 1])
+    """
+
+    def __init__(self, moving_average: float | None = None):
+        super().__init__()
+        if moving_average is not None and not 0 < moving_average <= 1:
+            raise ValueError(
+                f"moving_average must be in (0, 1] or None, got {moving_average!r}."
+            )
+        self.moving_average = moving_average
+        # log of the moving average of E_neg[exp u]; NaN until the first step
+        self.register_buffer("log_running_mean", torch.tensor(float("nan")))
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """Bound from scores of shape (B, B, L)."""
+        bound = dv_bound(scores)
+        if self.moving_average is None or not (self.training and scores.requires_grad):
+            return bound
+        log_mean_exp = _log_mean_exp_negatives(scores)
+        with torch.no_grad():
+            updated = torch.logaddexp(
+                math.log1p(-self.moving_average) + self.log_running_mean,
+                math.log(self.moving_average) + log_mean_exp,
+            )
+            first_step = torch.isnan(self.log_running_mean)
+            self.log_running_mean.copy_(torch.where(first_step, log_mean_exp, updated))
+        # E_neg[exp u] / running mean: its gradient is MINE's corrected one
+        corrected = torch.exp(log_mean_exp - self.log_running_mean)
+        surrogate = _positives(scores).mean() - corrected
+        return bound.detach() + surrogate - surrogate.detach()
+
+    def extra_repr(self) -> str:
+        return f"moving_average={self.moving_average}"
+
+
+class SecondOrder(nn.Module):
+    """Explicit mutual information of two embeddings (:func:`second_order_mi`).
+
+    It reads the critic's two embeddings rather than its scores
+    (``uses_embeddings = True``), so it needs a critic that embeds each side
+    separately (not ``"concat"``).
+
+    Parameters
+    ----------
+    ridge : float, default=1e-4
+        Added to the diagonal of the correlation matrices.
+    """
+
+    uses_embeddings = True
+
+    def __init__(self, ridge: float = 1e-4):
+        super().__init__()
+        self.ridge = ridge
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        """Estimate from paired embeddings of shapes (N, E1) and (N, E2)."""
+        return second_order_mi(first, second, self.ridge).float()
+
+    def extra_repr(self) -> str:
+        return f"ridge={self.ridge}"
+
+
+#: Estimators by name.
+MI_ESTIMATORS: dict[str, type[nn.Module]] = {
+    "jsd": JSD,
+    "infonce": InfoNCE,
+    "dv": DV,
+    "nwj": NWJ,
+    "second_order": SecondOrder,
+}
+
+
+def get_estimator(estimator: str | type | Estimator) -> Estimator:
+    """Resolve an estimator given by name, class or instance.
+
+    Parameters
+    ----------
+    estimator : str, class or callable
+        A key of :data:`MI_ESTIMATORS`; a class, instantiated without
+        arguments; or a callable, deep-copied so that training never changes
+        the caller's object.
 
     Returns
     -------
     callable
-        The estimator function.
+        The estimator.
+
+    Examples
+    --------
+    >>> from sk_dim.estimators import get_estimator
+    >>> get_estimator("dv")
+    DV(moving_average=None)
     """
+    if isinstance(estimator, type):
+        return estimator()
     if callable(estimator):
-        return estimator
+        return copy.deepcopy(estimator)
     try:
-        return MI_ESTIMATORS[estimator]
+        return MI_ESTIMATORS[estimator]()
     except (KeyError, TypeError):
         raise ValueError(
             f"Unknown mi_estimator {estimator!r}; expected one of "
-            f"{sorted(MI_ESTIMATORS)} or a callable."
+            f"{sorted(MI_ESTIMATORS)}, an estimator class or a callable."
         ) from None

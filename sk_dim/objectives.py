@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .critics import EncodeAndDotCritic
+from .critics import make_critic
 from .estimators import Estimator
 
 __all__ = ["DeepInfoMaxObjective"]
@@ -21,8 +21,11 @@ class DeepInfoMaxObjective(nn.Module):
     Parameters
     ----------
     estimator : callable
-        Maps a (B, B, L) score tensor to a scalar bound (see
-        :mod:`sk_dim.estimators`).
+        Maps a (B, B, L) score tensor to a scalar bound, or, with
+        ``uses_embeddings = True``, two paired embeddings (N, E) to a scalar
+        (see :mod:`sk_dim.estimators`).
+    critic : str, class or torch.nn.Module
+        Critic of both terms (see :func:`sk_dim.critics.make_critic`).
     local_channels : int
         Channels of the local feature map.
     local_size : tuple of int
@@ -42,6 +45,7 @@ class DeepInfoMaxObjective(nn.Module):
     def __init__(
         self,
         estimator: Estimator,
+        critic,
         local_channels: int,
         local_size: tuple[int, int],
         n_components: int,
@@ -51,27 +55,57 @@ class DeepInfoMaxObjective(nn.Module):
         critic_hidden: int,
     ):
         super().__init__()
+        if isinstance(critic, nn.Module) and alpha > 0 and beta > 0:
+            raise ValueError(
+                "A critic instance can serve only one term, but alpha and beta are "
+                "both positive; pass a critic name or class, or set alpha or beta "
+                "to 0."
+            )
         self.estimator = estimator
         self.alpha = alpha
         self.beta = beta
         n_locations = local_size[0] * local_size[1]
+        sizes = {"embedding_dim": embedding_dim, "hidden_features": critic_hidden}
         self.global_critic = (
-            EncodeAndDotCritic(
-                local_channels * n_locations,
-                n_components,
-                embedding_dim,
-                critic_hidden,
-            )
+            make_critic(critic, local_channels * n_locations, n_components, **sizes)
             if alpha > 0
             else None
         )
         self.local_critic = (
-            EncodeAndDotCritic(
-                local_channels, n_components, embedding_dim, critic_hidden
-            )
+            make_critic(critic, local_channels, n_components, **sizes)
             if beta > 0
             else None
         )
+        if getattr(estimator, "uses_embeddings", False):
+            for term in (self.global_critic, self.local_critic):
+                if term is not None and not hasattr(term, "embed"):
+                    raise ValueError(
+                        f"The estimator {estimator!r} reads the critic's two "
+                        f"embeddings, but {type(term).__name__} has no 'embed' "
+                        "method; use a separable critic such as "
+                        "'encode_and_dot'."
+                    )
+
+    def _estimate(
+        self,
+        critic: nn.Module,
+        local_features: torch.Tensor,
+        global_vector: torch.Tensor,
+    ) -> torch.Tensor:
+        """Bound between (B, L, C) local features and (B, D) global vectors."""
+        if getattr(self.estimator, "uses_embeddings", False):
+            local_embedding, global_embedding = critic.embed(
+                local_features, global_vector
+            )  # (B, L, E), (B, E)
+            global_embedding = global_embedding[:, None].expand(
+                -1, local_embedding.shape[1], -1
+            )  # (B, L, E)
+            return self.estimator(
+                global_embedding.flatten(0, 1).float(),
+                local_embedding.flatten(0, 1).float(),
+            )
+        scores = critic(local_features, global_vector)  # (B, B, L)
+        return self.estimator(scores.float())
 
     def bounds(
         self, local_map: torch.Tensor, global_vector: torch.Tensor
@@ -92,12 +126,14 @@ class DeepInfoMaxObjective(nn.Module):
         result = {}
         if self.global_critic is not None:
             whole_map = local_map.flatten(1).unsqueeze(1)  # (B, 1, C H W)
-            scores = self.global_critic(whole_map, global_vector)  # (B, B, 1)
-            result["global"] = self.estimator(scores.float())
+            result["global"] = self._estimate(
+                self.global_critic, whole_map, global_vector
+            )
         if self.local_critic is not None:
             locations = local_map.flatten(2).transpose(1, 2)  # (B, H W, C)
-            scores = self.local_critic(locations, global_vector)  # (B, B, H W)
-            result["local"] = self.estimator(scores.float())
+            result["local"] = self._estimate(
+                self.local_critic, locations, global_vector
+            )
         return result
 
     def weighted_bound(self, bounds: dict[str, torch.Tensor]) -> torch.Tensor:

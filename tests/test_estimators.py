@@ -4,13 +4,23 @@ import numpy as np
 import pytest
 import torch
 
+from sk_dim.critics import SeparableCritic
 from sk_dim.estimators import (
+    DV,
     MI_ESTIMATORS,
+    NWJ,
+    InfoNCE,
+    SecondOrder,
     dv_bound,
     get_estimator,
     infonce_bound,
     jsd_bound,
+    nwj_bound,
+    second_order_mi,
 )
+
+#: The estimators that read a (B, B, L) score tensor, as pure functions.
+BOUNDS = {"jsd": jsd_bound, "infonce": infonce_bound, "dv": dv_bound, "nwj": nwj_bound}
 
 
 def _softplus(value: float) -> float:
@@ -49,6 +59,13 @@ def loop_dv(scores):
     )
 
 
+def loop_nwj(scores):
+    positives, negatives = _pairs(scores)
+    return sum(positives) / len(positives) - math.exp(-1) * sum(
+        math.exp(u) for u in negatives
+    ) / len(negatives)
+
+
 def loop_infonce(scores):
     batch, _, n_locations = scores.shape
     terms = []
@@ -65,22 +82,23 @@ def loop_infonce(scores):
     return sum(terms) / len(terms)
 
 
-REFERENCES = {"jsd": loop_jsd, "dv": loop_dv, "infonce": loop_infonce}
+REFERENCES = {"jsd": loop_jsd, "dv": loop_dv, "infonce": loop_infonce, "nwj": loop_nwj}
 
 
-@pytest.mark.parametrize("name", sorted(MI_ESTIMATORS))
+@pytest.mark.parametrize("name", sorted(BOUNDS))
 @pytest.mark.parametrize("shape", [(2, 2, 1), (5, 5, 1), (4, 4, 7)])
 def test_matches_loop_reference(name, shape):
     generator = torch.Generator().manual_seed(0)
     scores = 3 * torch.randn(shape, generator=generator, dtype=torch.float64)
     expected = REFERENCES[name](scores.numpy())
-    assert MI_ESTIMATORS[name](scores).item() == pytest.approx(expected, rel=1e-9)
+    assert BOUNDS[name](scores).item() == pytest.approx(expected, rel=1e-9)
+    assert MI_ESTIMATORS[name]()(scores).item() == pytest.approx(expected, rel=1e-9)
 
 
-@pytest.mark.parametrize("name", sorted(MI_ESTIMATORS))
+@pytest.mark.parametrize("name", ["jsd", "infonce", "dv"])
 def test_gradients_are_finite_for_extreme_scores(name):
     scores = torch.tensor([[[1e4], [-1e4]], [[-1e4], [1e4]]], requires_grad=True)
-    MI_ESTIMATORS[name](scores).backward()
+    BOUNDS[name](scores).backward()
     assert torch.isfinite(scores.grad).all()
 
 
@@ -140,7 +158,8 @@ def test_independent_variables_give_about_zero():
     scores, true_mi = gaussian_log_ratio_scores(0.0, 3, 512)
     assert true_mi == 0
     for name in ("dv", "infonce"):
-        assert abs(MI_ESTIMATORS[name](scores).item()) < 0.05
+        assert abs(BOUNDS[name](scores).item()) < 0.05
+    assert abs(nwj_bound(scores + 1).item()) < 0.05
 
 
 def test_needs_two_samples_and_square_scores():
@@ -151,7 +170,132 @@ def test_needs_two_samples_and_square_scores():
 
 
 def test_get_estimator():
-    assert get_estimator("infonce") is infonce_bound
+    assert isinstance(get_estimator("infonce"), InfoNCE)
+    assert isinstance(get_estimator(NWJ), NWJ)
     assert get_estimator(dv_bound) is dv_bound
+    mine = DV(moving_average=0.05)
+    resolved = get_estimator(mine)
+    assert resolved is not mine and resolved.moving_average == 0.05
     with pytest.raises(ValueError, match="Unknown mi_estimator 'mine'.*'dv'"):
         get_estimator("mine")
+
+
+@pytest.mark.parametrize("dim", [1, 5])
+@pytest.mark.parametrize("rho", [0.5, 0.8])
+def test_nwj_with_its_optimal_critic_on_gaussians(dim, rho):
+    scores, true_mi = gaussian_log_ratio_scores(rho, dim, 512)
+    if true_mi > 3:
+        pytest.skip("NWJ needs far more than 512 samples beyond 3 nats")
+    assert nwj_bound(scores + 1).item() == pytest.approx(
+        true_mi, abs=0.1 + 0.1 * true_mi
+    )
+
+
+@pytest.mark.parametrize("name", ["infonce", "dv", "nwj"])
+def test_bounds_stay_below_the_true_value_for_any_critic(name):
+    """Shifted and scaled versions of the optimal critic give lower values."""
+    scores, true_mi = gaussian_log_ratio_scores(0.8, 2, 2048, seed=1)
+    shift = 1 if name == "nwj" else 0
+    for scale in (0.5, 1.0, 2.0):
+        value = BOUNDS[name](scale * scores + shift).item()
+        assert value <= true_mi + 0.05
+
+
+def test_dv_moving_average_keeps_the_value_and_corrects_the_gradient():
+    rate = 0.1
+    estimator = DV(moving_average=rate)
+    generator = torch.Generator().manual_seed(0)
+    first = torch.randn(6, 6, 2, generator=generator, dtype=torch.float64)
+    second = torch.randn(6, 6, 2, generator=generator, dtype=torch.float64) + 1
+    estimator(first.requires_grad_())
+    scores = second.clone().requires_grad_()
+    value = estimator(scores)
+    assert value.item() == pytest.approx(dv_bound(second).item(), rel=1e-12)
+    value.backward()
+
+    def mean_exp_negatives(values):
+        _, negatives = _pairs(values.detach().numpy())
+        return sum(math.exp(u) for u in negatives) / len(negatives)
+
+    running = (1 - rate) * mean_exp_negatives(first) + rate * mean_exp_negatives(second)
+    reference = second.clone().requires_grad_()
+    eye = torch.eye(6, dtype=torch.bool)[:, :, None].expand(-1, -1, 2)
+    positive_mean = reference[eye].mean()
+    negative_mean_exp = reference[~eye].exp().mean()
+    (positive_mean - negative_mean_exp / running).backward()
+    torch.testing.assert_close(scores.grad, reference.grad)
+    assert math.exp(estimator.log_running_mean.item()) == pytest.approx(running)
+
+
+def test_dv_moving_average_is_validated():
+    with pytest.raises(ValueError, match=r"moving_average must be in \(0, 1\]"):
+        DV(moving_average=1.5)
+
+
+def correlated_gaussians(rho: float, dim: int, n: int, seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, dim, generator=generator, dtype=torch.float64)
+    noise = torch.randn(n, dim, generator=generator, dtype=torch.float64)
+    return x, rho * x + math.sqrt(1 - rho**2) * noise
+
+
+@pytest.mark.parametrize("dim", [1, 5, 20])
+@pytest.mark.parametrize("rho", [0.3, 0.9, 0.99])
+def test_second_order_is_near_exact_on_gaussians(dim, rho):
+    x, y = correlated_gaussians(rho, dim, 20_000)
+    true_mi = -dim / 2 * math.log(1 - rho**2)
+    estimate = second_order_mi(x, y, ridge=0.0).item()
+    assert estimate == pytest.approx(true_mi, rel=0.03, abs=0.01 * dim)
+
+
+def test_second_order_matches_canonical_correlations():
+    generator = torch.Generator().manual_seed(3)
+    x = torch.randn(500, 4, generator=generator, dtype=torch.float64)
+    y = x @ torch.randn(4, 3, generator=generator, dtype=torch.float64)
+    y = y + torch.randn(500, 3, generator=generator, dtype=torch.float64)
+    xc, yc = (x - x.mean(0)).numpy(), (y - y.mean(0)).numpy()
+    qx, qy = np.linalg.qr(xc)[0], np.linalg.qr(yc)[0]
+    rhos = np.linalg.svd(qx.T @ qy, compute_uv=False)
+    expected = -0.5 * np.log(1 - rhos**2).sum()
+    assert second_order_mi(x, y, ridge=0.0).item() == pytest.approx(expected, rel=1e-9)
+
+
+def test_second_order_ignores_invertible_linear_maps_and_checks_shapes():
+    x, y = correlated_gaussians(0.7, 3, 2000)
+    mixing = torch.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, -3.0]])
+    mixed = x @ mixing.double()
+    assert second_order_mi(mixed, y, ridge=0.0).item() == pytest.approx(
+        second_order_mi(x, y, ridge=0.0).item(), rel=1e-9
+    )
+    assert isinstance(SecondOrder()(x.float(), y.float()), torch.Tensor)
+    with pytest.raises(ValueError, match="same N"):
+        second_order_mi(x, y[:10])
+
+
+@pytest.mark.parametrize("name", sorted(MI_ESTIMATORS))
+def test_each_bound_increases_when_a_small_critic_is_trained(name):
+    torch.manual_seed(0)
+    critic = SeparableCritic(2, 2, embedding_dim=8, hidden_features=32)
+    estimator = MI_ESTIMATORS[name]()
+    optimizer = torch.optim.Adam(critic.parameters(), lr=3e-3)
+
+    def estimate(x, y):
+        if getattr(estimator, "uses_embeddings", False):
+            local, global_ = critic.embed(x[:, None], y)
+            return estimator(global_, local[:, 0])
+        return estimator(critic(x[:, None], y))
+
+    held_out = [t.float() for t in correlated_gaussians(0.8, 2, 256, seed=99)]
+    with torch.no_grad():
+        before = estimate(*held_out).item()
+    for step in range(300):
+        x, y = (t.float() for t in correlated_gaussians(0.8, 2, 128, seed=step))
+        loss = -estimate(x, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        after = estimate(*held_out).item()
+    true_mi = -math.log(1 - 0.8**2)  # 1.02 nats
+    assert after > before + 0.2
+    assert after > 0.5 * (true_mi if name != "jsd" else 0.3)

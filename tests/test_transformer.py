@@ -10,7 +10,9 @@ from sklearn.pipeline import Pipeline
 
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim.augmentations import RandomCrops
+from sk_dim.critics import CRITICS, BilinearCritic, ConcatCritic
 from sk_dim.encoders import ConvEncoder
+from sk_dim.estimators import DV, MI_ESTIMATORS
 
 from .conftest import ks_to_uniform
 
@@ -121,12 +123,41 @@ def test_augmentation_of_the_wrong_shape_is_refused(digits, tiny):
         tiny(augmentation=lambda rows: rows[:, :10]).fit(X)
 
 
-@pytest.mark.parametrize("estimator", ["jsd", "infonce", "dv"])
+@pytest.mark.parametrize("estimator", sorted(MI_ESTIMATORS))
 @pytest.mark.parametrize(("alpha", "beta"), [(1.0, 0.0), (0.0, 1.0), (0.5, 1.0)])
 def test_objectives_and_estimators_train(small_images, tiny, estimator, alpha, beta):
     dim = tiny(mi_estimator=estimator, alpha=alpha, beta=beta).fit(small_images)
     assert np.isfinite(dim.loss_curve_).all()
     assert np.isfinite(dim.score(small_images))
+
+
+@pytest.mark.parametrize("critic", sorted(set(CRITICS) - {"dot"}))
+def test_every_critic_trains(small_images, tiny, critic):
+    dim = tiny(critic=critic, alpha=0.5).fit(small_images)
+    assert np.isfinite(dim.loss_curve_).all()
+    assert np.isfinite(dim.score(small_images))
+
+
+def test_estimator_and_critic_objects_are_copied(digits, tiny):
+    X, _ = digits
+    estimator = DV(moving_average=0.1)
+    critic = BilinearCritic(local_features=512, global_features=8)
+    weight = critic.weight.weight.detach().clone()
+    dim = tiny(mi_estimator=estimator, critic=critic).fit(X)
+    assert torch.isnan(estimator.log_running_mean)
+    assert torch.isfinite(dim.net_.criterion_.estimator.log_running_mean)
+    torch.testing.assert_close(critic.weight.weight, weight, rtol=0, atol=0)
+    assert dim.net_.criterion_.local_critic is not critic
+
+
+def test_estimator_and_critic_combinations_that_cannot_work(digits, tiny):
+    X, _ = digits
+    with pytest.raises(ValueError, match="'embed' method; use a separable critic"):
+        tiny(mi_estimator="second_order", critic="concat").fit(X)
+    with pytest.raises(ValueError, match="critic instance can serve only one term"):
+        tiny(critic=ConcatCritic(512, 8, hidden_features=4), alpha=1.0).fit(X)
+    with pytest.raises(ValueError, match="'dot' critic needs features of the same"):
+        tiny(critic="dot").fit(X)
 
 
 def test_same_seed_same_output_and_global_rng_untouched(digits, tiny):

@@ -113,6 +113,7 @@ def test_score_needs_two_samples(rows, tiny):
         ("encoder", "resnet"),
         ("channels", "middle"),
         ("augmentation", "rotate"),
+        ("critic", "mlp"),
         ("lr", 0.0),
         ("batch_size", 1),
         ("max_epochs", 0),
