@@ -406,8 +406,9 @@ class DeepInfoMaxTransformer(
     def score(self, X, y=None):
         """Mutual-information estimate of the fitted objective on X.
 
-        ``alpha * global + beta * local`` bound, averaged over batches of
-        ``batch_size`` samples; higher is better. Bounds of different
+        ``alpha * global + beta * local`` bound, averaged over the full batches
+        of ``batch_size`` samples (one batch of all samples when there are
+        fewer); higher is better. Bounds of different
         ``mi_estimator`` values are not comparable.
 
         Parameters
@@ -433,20 +434,17 @@ class DeepInfoMaxTransformer(
         encoder.eval()
         objective.eval()
         batch_size = min(self.batch_size, len(X))
-        data = as_tensor(X, self._layout)
+        # full batches only, as in training: bounds depend on the batch size
+        data = as_tensor(X, self._layout)[: len(X) // batch_size * batch_size]
         batches = TensorBatches(data, batch_size, device=self.net_.device)
-        total, count = 0.0, 0
+        bounds = []
         with torch.inference_mode(), self.net_.autocast():
             for batch, _ in batches:
-                if len(batch) < 2:
-                    continue
                 local_map, global_vector = encoder(batch)
-                bound = objective.weighted_bound(
-                    objective.bounds(local_map, global_vector)
+                bounds.append(
+                    objective.weighted_bound(objective.bounds(local_map, global_vector))
                 )
-                total += float(bound) * len(batch)
-                count += len(batch)
-        return total / count
+        return float(torch.stack(bounds).mean())
 
     @property
     def _n_features_out(self) -> int:

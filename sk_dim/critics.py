@@ -70,7 +70,9 @@ class ProjectionHead(nn.Module):
         return self.block(rows) + self.shortcut(rows)
 
 
-def _scaled_dot(local_embedding: torch.Tensor, global_embedding: torch.Tensor):
+def _scaled_dot(
+    local_embedding: torch.Tensor, global_embedding: torch.Tensor
+) -> torch.Tensor:
     """Scores (B, B, L) from embeddings (B, L, E) and (B, E), over sqrt(E)."""
     scale = global_embedding.shape[1] ** -0.5
     return torch.einsum("ae,ble->abl", global_embedding * scale, local_embedding)

@@ -184,8 +184,24 @@ def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
     return positive_mean - torch.exp(_log_mean_exp_negatives(scores) - 1.0)
 
 
+def _log_det_bias(dim: int, n_samples: int) -> float:
+    """``E[log det S_hat] - log det S`` for the sample covariance of Gaussians.
+
+    ``S_hat`` is estimated from ``n_samples`` samples with their mean removed
+    (``n_samples - 1`` degrees of freedom, Wishart).
+    """
+    degrees = torch.arange(1, dim + 1, dtype=torch.float64)
+    return float(
+        torch.special.digamma((n_samples - degrees) / 2).sum()
+        + dim * math.log(2.0 / (n_samples - 1))
+    )
+
+
 def second_order_mi(
-    first: torch.Tensor, second: torch.Tensor, ridge: float = 1e-4
+    first: torch.Tensor,
+    second: torch.Tensor,
+    ridge: float = 1e-4,
+    bias_correction: bool = True,
 ) -> torch.Tensor:
     """Explicit mutual information from second-order statistics (Chang et al. 2024).
 
@@ -195,8 +211,12 @@ def second_order_mi(
     ``-1/2 sum_k log(1 - rho_k^2)`` over the canonical correlations. It is the
     mutual information of Gaussian variables with these covariances: exact for
     Gaussians, a second-order approximation otherwise. Computed in float64
-    with ``ridge`` added to the diagonals (needs ``N`` well above
-    ``E1 + E2`` samples).
+    with ``ridge`` added to the diagonals.
+
+    The plug-in value is biased upwards by about ``E1 E2 / (2 N)`` nats;
+    ``bias_correction`` subtracts the exact bias of Gaussian log-determinants
+    (a constant, so gradients are unchanged), which needs more samples than
+    dimensions, ``N > E1 + E2``.
 
     Parameters
     ----------
@@ -205,6 +225,8 @@ def second_order_mi(
         Paired samples: row ``n`` of both comes from the same input.
     ridge : float, default=1e-4
         Added to the diagonal of the (correlation) matrices.
+    bias_correction : bool, default=True
+        Remove the finite-sample bias of the log-determinants of Gaussians.
 
     Returns
     -------
@@ -225,8 +247,14 @@ def second_order_mi(
             "second_order_mi needs two embeddings of shape (N, E1) and (N, E2) "
             f"with the same N, got {tuple(first.shape)} and {tuple(second.shape)}."
         )
-    if len(first) < 2:
-        raise ValueError(f"second_order_mi needs at least 2 samples, got {len(first)}.")
+    n_samples, first_dim, second_dim = len(first), first.shape[1], second.shape[1]
+    if n_samples < 2 or (bias_correction and n_samples <= first_dim + second_dim):
+        needed = first_dim + second_dim + 1 if bias_correction else 2
+        raise ValueError(
+            f"second_order_mi needs at least {needed} samples for embeddings of "
+            f"{first_dim} and {second_dim} dimensions, got {n_samples}; use larger "
+            "batches or smaller embeddings."
+        )
     joint = torch.cat([first, second], dim=1).double()  # (N, E1 + E2)
     joint = joint - joint.mean(0)
     joint = joint / joint.std(0).clamp_min(1e-12)
@@ -234,16 +262,23 @@ def second_order_mi(
     correlation = correlation + ridge * torch.eye(
         len(correlation), dtype=correlation.dtype, device=correlation.device
     )
-    split = first.shape[1]
 
     def log_det(matrix: torch.Tensor) -> torch.Tensor:
         return 2 * torch.linalg.cholesky(matrix).diagonal().log().sum()
 
-    return 0.5 * (
-        log_det(correlation[:split, :split])
-        + log_det(correlation[split:, split:])
+    plug_in = 0.5 * (
+        log_det(correlation[:first_dim, :first_dim])
+        + log_det(correlation[first_dim:, first_dim:])
         - log_det(correlation)
     )
+    if not bias_correction:
+        return plug_in
+    bias = 0.5 * (
+        _log_det_bias(first_dim, n_samples)
+        + _log_det_bias(second_dim, n_samples)
+        - _log_det_bias(first_dim + second_dim, n_samples)
+    )
+    return plug_in - bias
 
 
 class JSD(nn.Module):
@@ -338,20 +373,24 @@ class SecondOrder(nn.Module):
     ----------
     ridge : float, default=1e-4
         Added to the diagonal of the correlation matrices.
+    bias_correction : bool, default=True
+        Remove the finite-sample bias of Gaussian log-determinants; needs
+        more pairs per batch than the two embedding sizes together.
     """
 
     uses_embeddings = True
 
-    def __init__(self, ridge: float = 1e-4):
+    def __init__(self, ridge: float = 1e-4, bias_correction: bool = True):
         super().__init__()
         self.ridge = ridge
+        self.bias_correction = bias_correction
 
     def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
         """Estimate from paired embeddings of shapes (N, E1) and (N, E2)."""
-        return second_order_mi(first, second, self.ridge).float()
+        return second_order_mi(first, second, self.ridge, self.bias_correction).float()
 
     def extra_repr(self) -> str:
-        return f"ridge={self.ridge}"
+        return f"ridge={self.ridge}, bias_correction={self.bias_correction}"
 
 
 #: Estimators by name.

@@ -214,12 +214,16 @@ def test_grid_search_over_a_pipeline(digits, tiny, n_jobs):
     pipe = Pipeline([("dim", tiny()), ("clf", LogisticRegression(max_iter=200))])
     search = GridSearchCV(
         pipe,
-        {"dim__mi_estimator": ["jsd", "infonce"], "dim__n_components": [4, 8]},
+        {
+            "dim__mi_estimator": ["jsd", DV(moving_average=0.1)],
+            "dim__critic": ["encode_and_dot", "bilinear"],
+            "dim__n_components": [4, 8],
+        },
         cv=2,
         n_jobs=n_jobs,
     )
     search.fit(X, y)
-    assert len(search.cv_results_["params"]) == 4
+    assert len(search.cv_results_["params"]) == 8
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.best_estimator_.named_steps["dim"].n_iter_ == 1
 
