@@ -16,12 +16,17 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import LRScheduler
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._data import InputEncoder, as_tensor, fit_standardize, infer_layout
-from ._engine import DeepInfoMaxNet, ProgressBar, TensorBatches
+from ._engine import (
+    DeepInfoMaxNet,
+    ProgressBar,
+    StepScheduler,
+    TensorBatches,
+    adam_kernel,
+)
 from .augmentations import AUGMENTATIONS, get_augmentation
 from .critics import CRITICS
 from .encoders import ConvEncoder, MLPEncoder
@@ -321,7 +326,7 @@ class DeepInfoMaxTransformer(
         steps = self.max_epochs * (len(X) // self.batch_size)
         callbacks = []
         if self.lr_schedule == "cosine":
-            schedule = LRScheduler(CosineAnnealingLR, T_max=steps, step_every="batch")
+            schedule = StepScheduler(CosineAnnealingLR, T_max=steps)
             callbacks.append(("lr_schedule", schedule))
         if self.verbose:
             callbacks.append(("progress", ProgressBar(steps)))
@@ -336,6 +341,10 @@ class DeepInfoMaxTransformer(
             seed=seed,
             optimizer=torch.optim.Adam,
             optimizer__betas=(0.5, 0.999),
+            **{
+                f"optimizer__{name}": value
+                for name, value in adam_kernel(self.device_).items()
+            },
             lr=self.lr,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
@@ -374,6 +383,29 @@ class DeepInfoMaxTransformer(
                 f"{self.input_shape_}."
             )
         return X
+
+    def to(self, device) -> DeepInfoMaxTransformer:
+        """Move the fitted networks to ``device``; ``transform`` then runs there.
+
+        Parameters
+        ----------
+        device : str or torch.device
+            For example ``"cpu"`` to serve a model fitted on a GPU on the CPU,
+            or ``"auto"``.
+
+        Returns
+        -------
+        self : DeepInfoMaxTransformer
+            The transformer, moved.
+        """
+        check_is_fitted(self)
+        device = _resolve_device(device)
+        for name in ("module_", "criterion_", "discriminator_"):
+            network = getattr(self.net_, name, None)
+            if network is not None:
+                network.to(device)
+        self.net_.device = device
+        return self
 
     def transform(self, X):
         """Encode X to its global representation Y.

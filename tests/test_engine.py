@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from sk_dim._engine import TensorBatches
@@ -18,3 +19,13 @@ def test_ordered_batches_cover_everything_in_order():
     batches = [b for b, _ in TensorBatches(data, 4)]
     assert [len(b) for b in batches] == [4, 4, 2]
     assert torch.equal(torch.cat(batches), data)
+
+
+def test_every_step_loss_reaches_the_history(digits, tiny):
+    X, _ = digits
+    dim = tiny(max_epochs=2).fit(X)  # 56 steps per epoch: one block of 50, one of 6
+    for epoch in dim.net_.history:
+        losses = [batch["train_loss"] for batch in epoch["batches"]]
+        assert len(losses) == len(X) // 32 == epoch["train_batch_count"]
+        assert all(isinstance(loss, float) for loss in losses)
+        assert epoch["train_loss"] == pytest.approx(sum(losses) / len(losses))

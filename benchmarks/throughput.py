@@ -1,0 +1,250 @@
+"""Training and inference throughput of sk_dim against a bare PyTorch loop.
+
+For MNIST-sized (1x28x28) and CIFAR-sized (3x32x32) uint8 images and batch
+sizes 64 and 256, the same model is trained twice on the same data, each in a
+fresh process: once by ``DeepInfoMaxTransformer.fit`` (defaults: two cropped
+views, local JSD objective, prior matching, cosine schedule) and once by a
+plain loop over pre-loaded tensors built from the same modules, losses,
+optimizers and batch order. Then ``transform`` is timed against a bare
+inference loop of the encoder (best of three). Reports images per second, the ratio
+sk_dim / bare, and the peak memory of each process (resident set on the CPU,
+allocated device memory on CUDA).
+
+Usage::
+
+    python benchmarks/throughput.py [--images 10240] [--device auto]
+
+Prints a table and writes ``benchmarks/results/throughput.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import sk_dim
+from sk_dim import DeepInfoMaxTransformer
+from sk_dim._data import InputEncoder, Standardize
+from sk_dim._engine import adam_kernel
+from sk_dim.augmentations import get_augmentation
+from sk_dim.encoders import ConvEncoder
+from sk_dim.estimators import JSD
+from sk_dim.objectives import DeepInfoMaxObjective
+from sk_dim.prior import (
+    PriorDiscriminator,
+    discriminator_loss,
+    encoder_prior_loss,
+    sample_prior,
+    to_prior_space,
+)
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+SHAPES = {"mnist 1x28x28": (1, 28, 28), "cifar 3x32x32": (3, 32, 32)}
+INFERENCE_BATCH = 1024
+
+
+def make_images(shape, n_images: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(n_images, *shape), dtype=np.uint8)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def best_time(function, repeats: int = 3) -> float:
+    """Shortest wall time of ``repeats`` calls of ``function``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def run_sk_dim(shape, batch_size: int, n_images: int, device: str) -> dict:
+    X = make_images(shape, n_images)
+    dim = DeepInfoMaxTransformer(
+        batch_size=batch_size, max_epochs=1, random_state=0, device=device
+    )
+    start = time.perf_counter()
+    dim.fit(X)
+    synchronize(dim.device_)
+    fit_seconds = time.perf_counter() - start
+    transform_seconds = best_time(lambda: dim.transform(X))
+    return {
+        "fit_seconds": fit_seconds,
+        "transform_seconds": transform_seconds,
+        "peak_mb": peak_memory_mb(dim.device_),
+    }
+
+
+def run_bare(shape, batch_size: int, n_images: int, device: str) -> dict:
+    """The model and steps of the transformer's default fit, as a plain loop."""
+    X = make_images(shape, n_images)
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    )
+    start = time.perf_counter()
+    torch.manual_seed(0)
+    conv = ConvEncoder(shape[0], shape[1:], n_components=64)
+    scale = Standardize(torch.tensor(127.5), torch.tensor(127.5))
+    encoder = InputEncoder(scale, conv, flatten=False).to(device)
+    objective = DeepInfoMaxObjective(
+        JSD(),
+        "encode_and_dot",
+        conv.local_channels,
+        conv.local_size,
+        n_components=64,
+        alpha=0.0,
+        beta=1.0,
+        embedding_dim=64,
+        critic_hidden=512,
+    ).to(device)
+    discriminator = PriorDiscriminator(64).to(device)
+    adam = {"lr": 1e-3, "betas": (0.5, 0.999), **adam_kernel(device)}
+    optimizer = torch.optim.Adam(
+        [*encoder.parameters(), *objective.parameters()], **adam
+    )
+    optimizer_d = torch.optim.Adam(discriminator.parameters(), **adam)
+    n_steps = n_images // batch_size
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=n_steps)
+    augment = get_augmentation("crop", shape[1:])
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda"
+        else contextlib.nullcontext()
+    )
+    data = torch.from_numpy(X).to(device)
+    order = torch.randperm(n_images, generator=torch.Generator().manual_seed(0))
+    for step in range(n_steps):
+        rows = order[step * batch_size : (step + 1) * batch_size].to(device)
+        inputs = data.index_select(0, rows).float()
+        with autocast:
+            local_map, global_vector = encoder(
+                torch.cat([augment(inputs), augment(inputs)])
+            )
+            local_a, local_b = local_map.chunk(2)
+            global_a, global_b = global_vector.chunk(2)
+            loss = (objective(local_a, global_b) + objective(local_b, global_a)) / 2
+            encoded = to_prior_space(global_vector.float(), "uniform")
+            loss = loss + 0.1 * encoder_prior_loss(discriminator, encoded)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        optimizer_d.zero_grad(set_to_none=True)
+        encoded = encoded.detach()
+        prior_samples = sample_prior("uniform", encoded)
+        discriminator_loss(discriminator, prior_samples, encoded).backward()
+        optimizer_d.step()
+    synchronize(device)
+    fit_seconds = time.perf_counter() - start
+
+    encoder.eval()
+
+    def bare_transform() -> np.ndarray:
+        with torch.inference_mode(), autocast:
+            outputs = [
+                encoder(data[first : first + INFERENCE_BATCH])[1].float().cpu().numpy()
+                for first in range(0, n_images, INFERENCE_BATCH)
+            ]
+        return np.concatenate(outputs)
+
+    transform_seconds = best_time(bare_transform)
+    return {
+        "fit_seconds": fit_seconds,
+        "transform_seconds": transform_seconds,
+        "peak_mb": peak_memory_mb(device),
+    }
+
+
+def in_fresh_process(function, *args) -> dict:
+    """Run ``function(*args)`` in a new process, so that peak memory is its own."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(function, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--images", type=int, default=10240, help="training images per run"
+    )
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", type=Path, default=RESULTS / "throughput.json")
+    args = parser.parse_args()
+
+    print(
+        f"{'input':<15}{'batch':>6}{'fit img/s':>11}{'bare img/s':>12}{'ratio':>7}"
+        f"{'tf img/s':>10}{'bare tf':>9}{'ratio':>7}{'peak MB':>9}{'bare MB':>9}"
+    )
+    rows = []
+    for name, shape in SHAPES.items():
+        for batch_size in args.batch_sizes:
+            n_images = args.images // batch_size * batch_size
+            ours = in_fresh_process(
+                run_sk_dim, shape, batch_size, n_images, args.device
+            )
+            bare = in_fresh_process(run_bare, shape, batch_size, n_images, args.device)
+            row = {
+                "input": name,
+                "batch_size": batch_size,
+                "n_images": n_images,
+                "sk_dim": ours,
+                "bare": bare,
+                "fit_images_per_s": n_images / ours["fit_seconds"],
+                "bare_fit_images_per_s": n_images / bare["fit_seconds"],
+                "transform_images_per_s": n_images / ours["transform_seconds"],
+                "bare_transform_images_per_s": n_images / bare["transform_seconds"],
+            }
+            row["fit_ratio"] = row["fit_images_per_s"] / row["bare_fit_images_per_s"]
+            row["transform_ratio"] = (
+                row["transform_images_per_s"] / row["bare_transform_images_per_s"]
+            )
+            rows.append(row)
+            print(
+                f"{name:<15}{batch_size:>6}{row['fit_images_per_s']:>11.0f}"
+                f"{row['bare_fit_images_per_s']:>12.0f}{row['fit_ratio']:>7.3f}"
+                f"{row['transform_images_per_s']:>10.0f}"
+                f"{row['bare_transform_images_per_s']:>9.0f}"
+                f"{row['transform_ratio']:>7.3f}"
+                f"{ours['peak_mb']:>9.0f}{bare['peak_mb']:>9.0f}"
+            )
+
+    result = {
+        "benchmark": "throughput",
+        "settings": {"images": args.images, "device": args.device},
+        "rows": rows,
+        "environment": {
+            "sk_dim": sk_dim.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

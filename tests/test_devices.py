@@ -1,0 +1,74 @@
+"""Moving fitted models between devices, and loading GPU pickles without a GPU."""
+
+import io
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+from skorch.exceptions import DeviceWarning
+from torch import nn
+
+from sk_dim import DeepInfoMaxTransformer
+
+
+class TensorFinder(pickle.Pickler):
+    """A pickler that records every tensor and module it is asked to write."""
+
+    def __init__(self, file):
+        super().__init__(file)
+        self.found = []
+
+    def persistent_id(self, obj):
+        if isinstance(obj, (torch.Tensor, nn.Module)):
+            self.found.append(type(obj).__name__)
+        return None
+
+
+def test_every_tensor_is_pickled_through_the_device_aware_path(digits, tiny):
+    """skorch maps the tensors of its own blob to the CPU when CUDA is missing;
+    a tensor pickled anywhere else would fail to load on a CPU-only machine."""
+    X, _ = digits
+    dim = tiny(gamma=0.5, alpha=0.5).fit(X)
+    finder = TensorFinder(io.BytesIO())
+    finder.dump(dim)
+    assert finder.found == []
+    restored = pickle.loads(pickle.dumps(dim))
+    assert restored.net_.module is restored.net_.module_
+    assert restored.net_.criterion is restored.net_.criterion_
+    assert restored.net_.discriminator is restored.net_.discriminator_
+
+
+def test_a_gpu_model_loads_and_transforms_on_a_cpu_only_machine(digits, tiny):
+    if torch.cuda.is_available():
+        pytest.skip("simulates a machine without CUDA")
+    X, _ = digits
+    dim = tiny().fit(X)
+    expected = dim.transform(X)
+    dim.net_.device = "cuda"  # what a fit on a GPU records
+    dim.device_ = torch.device("cuda")
+    payload = pickle.dumps(dim)
+    with pytest.warns(DeviceWarning) as record:
+        restored = pickle.loads(payload)
+    assert any("no CUDA devices" in str(w.message) for w in record)
+    assert torch.device(restored.net_.device).type == "cpu"
+    assert restored.device_ == torch.device("cuda")
+    np.testing.assert_array_equal(restored.transform(X), expected)
+
+
+def test_to_moves_the_networks(digits, tiny):
+    X, _ = digits
+    dim = tiny(gamma=0.5).fit(X)
+    expected = dim.transform(X)
+    assert dim.to("cpu") is dim
+    assert dim.net_.device == torch.device("cpu")
+    assert all(p.device.type == "cpu" for p in dim.net_.module_.parameters())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(dim.transform(X), expected)
+    with pytest.raises(ValueError, match="device must be 'auto' or a torch device"):
+        dim.to("gpu-please")
+    with pytest.raises(NotFittedError):
+        DeepInfoMaxTransformer().to("cpu")
