@@ -167,10 +167,9 @@ class DeepInfoMaxNet(NeuralNet):
         Weight of the discriminator's gradient penalty.
     augment : callable or None
         Maps a float batch (images or rows) to an augmented batch of the same
-        shape.
-        With it, each step encodes two augmented views of every sample and
-        scores the global vector of each view against the local features of
-        the other; without it, one view is scored against itself.
+        shape. With it, each step encodes two augmented views of every sample
+        and scores the global vector of each view against the local features
+        of the other; without it, one view is scored against itself.
     seed : int
         Seed of the batch permutations.
     loss_sync_every : int, default=50
