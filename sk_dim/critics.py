@@ -180,6 +180,9 @@ class SeparableCritic(_EmbeddingCritic):
         Width of the hidden layer of both heads.
     """
 
+    #: Builds one head from (in_features, hidden_features, out_features).
+    head = staticmethod(_mlp)
+
     def __init__(
         self,
         local_features: int,
@@ -188,8 +191,8 @@ class SeparableCritic(_EmbeddingCritic):
         hidden_features: int,
     ):
         super().__init__()
-        self.local_head = _mlp(local_features, hidden_features, embedding_dim)
-        self.global_head = _mlp(global_features, hidden_features, embedding_dim)
+        self.local_head = self.head(local_features, hidden_features, embedding_dim)
+        self.global_head = self.head(global_features, hidden_features, embedding_dim)
 
     def embed_local(self, rows: torch.Tensor) -> torch.Tensor:
         return self.local_head(rows)
@@ -221,18 +224,7 @@ class EncodeAndDotCritic(SeparableCritic):
     torch.Size([4, 4, 49])
     """
 
-    def __init__(
-        self,
-        local_features: int,
-        global_features: int,
-        embedding_dim: int,
-        hidden_features: int,
-    ):
-        nn.Module.__init__(self)
-        self.local_head = ProjectionHead(local_features, hidden_features, embedding_dim)
-        self.global_head = ProjectionHead(
-            global_features, hidden_features, embedding_dim
-        )
+    head = ProjectionHead
 
 
 class ConcatCritic(nn.Module):
