@@ -31,6 +31,7 @@ import torch
 import sk_dim
 from sk_dim.critics import CRITICS, make_critic
 from sk_dim.estimators import MI_ESTIMATORS, get_estimator
+from sk_dim.objectives import estimate_mi
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 LEVELS = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0)
@@ -45,14 +46,6 @@ def sample(rho: float, dim: int, batch_size: int, generator: torch.Generator):
     x = torch.randn(batch_size, dim, generator=generator)
     noise = torch.randn(batch_size, dim, generator=generator)
     return x, rho * x + math.sqrt(1.0 - rho**2) * noise
-
-
-def estimate(estimator, critic, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The estimator's value for paired batches x (B, d) and y (B, d)."""
-    if getattr(estimator, "uses_embeddings", False):
-        y_embedding, x_embedding = critic.embed(y[:, None], x)  # (B, 1, E), (B, E)
-        return estimator(x_embedding, y_embedding[:, 0])
-    return estimator(critic(y[:, None], x))  # scores (B, B, 1)
 
 
 def run(estimator_name: str, critic_name: str, args) -> dict:
@@ -71,7 +64,7 @@ def run(estimator_name: str, critic_name: str, args) -> dict:
         values = []
         for _ in range(args.steps):
             x, y = sample(rho, args.dim, args.batch_size, generator)
-            value = estimate(estimator, critic, x, y)
+            value = estimate_mi(estimator, critic, y[:, None], x)  # (B, 1, d), (B, d)
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 (-value).backward()

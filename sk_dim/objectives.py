@@ -8,7 +8,58 @@ from torch import nn
 from .critics import make_critic
 from .estimators import Estimator
 
-__all__ = ["DeepInfoMaxObjective"]
+__all__ = ["DeepInfoMaxObjective", "estimate_mi"]
+
+
+def estimate_mi(
+    estimator: Estimator,
+    critic: nn.Module,
+    local_features: torch.Tensor,
+    global_vector: torch.Tensor,
+) -> torch.Tensor:
+    """Estimate between (B, L, C) local features and (B, D) global vectors.
+
+    Score estimators read the critic's (B, B, L) scores; an estimator with
+    ``uses_embeddings = True`` reads the critic's two embeddings of the
+    ``B L`` positive pairs instead.
+
+    Parameters
+    ----------
+    estimator : callable
+        See :mod:`sk_dim.estimators`.
+    critic : torch.nn.Module
+        See :mod:`sk_dim.critics`.
+    local_features : torch.Tensor of shape (B, L, C)
+    global_vector : torch.Tensor of shape (B, D)
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar estimate.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.critics import DotCritic
+    >>> from sk_dim.estimators import SecondOrder
+    >>> from sk_dim.objectives import estimate_mi
+    >>> x = torch.randn(500, 2)
+    >>> value = estimate_mi(SecondOrder(), DotCritic(2, 2), x[:, None], x)
+    >>> value.shape
+    torch.Size([])
+    """
+    if getattr(estimator, "uses_embeddings", False):
+        local_embedding, global_embedding = critic.embed(
+            local_features, global_vector
+        )  # (B, L, E), (B, E)
+        global_embedding = global_embedding[:, None].expand(
+            -1, local_embedding.shape[1], -1
+        )  # (B, L, E)
+        return estimator(
+            global_embedding.flatten(0, 1).float(),
+            local_embedding.flatten(0, 1).float(),
+        )
+    return estimator(critic(local_features, global_vector).float())  # (B, B, L)
 
 
 class DeepInfoMaxObjective(nn.Module):
@@ -86,27 +137,6 @@ class DeepInfoMaxObjective(nn.Module):
                         "'encode_and_dot'."
                     )
 
-    def _estimate(
-        self,
-        critic: nn.Module,
-        local_features: torch.Tensor,
-        global_vector: torch.Tensor,
-    ) -> torch.Tensor:
-        """Bound between (B, L, C) local features and (B, D) global vectors."""
-        if getattr(self.estimator, "uses_embeddings", False):
-            local_embedding, global_embedding = critic.embed(
-                local_features, global_vector
-            )  # (B, L, E), (B, E)
-            global_embedding = global_embedding[:, None].expand(
-                -1, local_embedding.shape[1], -1
-            )  # (B, L, E)
-            return self.estimator(
-                global_embedding.flatten(0, 1).float(),
-                local_embedding.flatten(0, 1).float(),
-            )
-        scores = critic(local_features, global_vector)  # (B, B, L)
-        return self.estimator(scores.float())
-
     def bounds(
         self, local_map: torch.Tensor, global_vector: torch.Tensor
     ) -> dict[str, torch.Tensor]:
@@ -126,13 +156,13 @@ class DeepInfoMaxObjective(nn.Module):
         result = {}
         if self.global_critic is not None:
             whole_map = local_map.flatten(1).unsqueeze(1)  # (B, 1, C H W)
-            result["global"] = self._estimate(
-                self.global_critic, whole_map, global_vector
+            result["global"] = estimate_mi(
+                self.estimator, self.global_critic, whole_map, global_vector
             )
         if self.local_critic is not None:
             locations = local_map.flatten(2).transpose(1, 2)  # (B, H W, C)
-            result["local"] = self._estimate(
-                self.local_critic, locations, global_vector
+            result["local"] = estimate_mi(
+                self.estimator, self.local_critic, locations, global_vector
             )
         return result
 
