@@ -16,27 +16,23 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import sklearn
 import torch
+from _results import RESULTS, environment, write_result
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import sk_dim
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim.encoders import ConvEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist.npz"
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def load_mnist(path: Path):
@@ -166,18 +162,9 @@ def main() -> None:
         "seed": args.seed,
         "overrides": overrides,
         "rows": rows,
-        "environment": {
-            "sk_dim": sk_dim.__version__,
-            "torch": torch.__version__,
-            "sklearn": sklearn.__version__,
-            "python": platform.python_version(),
-            "threads": torch.get_num_threads(),
-            "device": str(dim.device_),
-        },
+        "environment": environment(device=str(dim.device_)),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {args.out}")
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -19,21 +19,18 @@ matplotlib installed, ``benchmarks/results/mi_estimators.png``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _results import RESULTS, environment, write_result
 
-import sk_dim
 from sk_dim.critics import CRITICS, make_critic
 from sk_dim.estimators import MI_ESTIMATORS, get_estimator
 from sk_dim.objectives import estimate_mi
 
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 LEVELS = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0)
 
 
@@ -150,16 +147,9 @@ def main() -> None:
         "levels": LEVELS,
         "settings": vars(args) | {"out": str(args.out)},
         "rows": rows,
-        "environment": {
-            "sk_dim": sk_dim.__version__,
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "threads": torch.get_num_threads(),
-        },
+        "environment": environment(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {args.out}")
+    write_result(result, args.out)
     figure = args.out.with_suffix(".png")
     if plot(rows, args, figure):
         print(f"wrote {figure}")

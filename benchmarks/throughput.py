@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import multiprocessing
-import platform
 import resource
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _results import RESULTS, environment, write_result
 
-import sk_dim
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim._data import InputEncoder, Standardize
 from sk_dim._engine import adam_kernel
@@ -47,7 +45,6 @@ from sk_dim.prior import (
     to_prior_space,
 )
 
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 SHAPES = {"mnist 1x28x28": (1, 28, 28), "cifar 3x32x32": (3, 32, 32)}
 INFERENCE_BATCH = 1024
 
@@ -233,17 +230,11 @@ def main() -> None:
         "benchmark": "throughput",
         "settings": {"images": args.images, "device": args.device},
         "rows": rows,
-        "environment": {
-            "sk_dim": sk_dim.__version__,
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "threads": torch.get_num_threads(),
-            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-        },
+        "environment": environment(
+            cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None
+        ),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {args.out}")
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":
