@@ -122,15 +122,12 @@ class ProgressBar(Callback):
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         self.bar_.update(1)
         if self.bar_.n % self.refresh_every == 0:
-            recorded = [
-                row["train_loss"]
-                for row in net.history[-1]["batches"]
-                if "train_loss" in row
-            ]
-            if recorded:
-                self.bar_.set_postfix(
-                    loss=f"{recorded[-1]:.4f}", epoch=len(net.history)
-                )
+            batches = reversed(net.history[-1]["batches"])
+            latest = next(
+                (row["train_loss"] for row in batches if "train_loss" in row), None
+            )
+            if latest is not None:
+                self.bar_.set_postfix(loss=f"{latest:.4f}", epoch=len(net.history))
 
     def on_train_end(self, net, **kwargs):
         self.bar_.close()
