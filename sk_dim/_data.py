@@ -152,16 +152,32 @@ class InputEncoder(nn.Module):
         Returns ``(local_map, global_vector)``.
     flatten : bool
         Flatten each sample to a row before the encoder.
+    channels_last : bool, default=False
+        Run a convolutional encoder in the channels-last memory format: its
+        weights are converted here and its inputs at each call. The values
+        are those of the default format; the convolutions of oneDNN on the
+        CPU and of cuDNN's tensor cores on the GPU are faster in it.
     """
 
-    def __init__(self, standardize: Standardize, encoder: nn.Module, flatten: bool):
+    def __init__(
+        self,
+        standardize: Standardize,
+        encoder: nn.Module,
+        flatten: bool,
+        channels_last: bool = False,
+    ):
         super().__init__()
         self.standardize = standardize
         self.encoder = encoder
         self.flatten = flatten
+        self.channels_last = channels_last
+        if channels_last:
+            encoder.to(memory_format=torch.channels_last)
 
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         inputs = self.standardize(inputs)
         if self.flatten:
             inputs = inputs.flatten(1)
+        elif self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
         return self.encoder(inputs)

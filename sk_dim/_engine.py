@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable
 
 import torch
 from skorch import NeuralNet
@@ -11,6 +12,7 @@ from skorch.callbacks import Callback, EpochTimer, LRScheduler, PassthroughScori
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._batches import TensorBatches, place_on_device
 from .prior import (
     discriminator_loss,
     encoder_prior_loss,
@@ -32,57 +34,6 @@ def adam_kernel(device: torch.device) -> dict[str, bool]:
     tensor; on the CPU, foreach makes small-batch steps about 20% faster.
     """
     return {"fused": True} if device.type == "cuda" else {"foreach": True}
-
-
-class TensorBatches:
-    """Mini-batches sliced from one tensor, without per-row collation.
-
-    Parameters
-    ----------
-    data : torch.Tensor
-        The samples along the first axis.
-    batch_size : int
-        Rows per batch.
-    shuffle : bool
-        Draw a new permutation each pass; the last incomplete batch is then
-        dropped so that every step sees ``batch_size`` samples.
-    generator : torch.Generator, optional
-        Source of the permutations.
-    device : torch.device or str, default="cpu"
-        Where batches are sent.
-    """
-
-    def __init__(
-        self,
-        data: torch.Tensor,
-        batch_size: int,
-        shuffle: bool = False,
-        generator: torch.Generator | None = None,
-        device: torch.device | str = "cpu",
-    ):
-        self.data = data
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-        self.device = torch.device(device)
-
-    def __len__(self) -> int:
-        if self.shuffle:
-            return len(self.data) // self.batch_size
-        return -(-len(self.data) // self.batch_size)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, None]]:
-        non_blocking = self.device.type == "cuda"
-        if self.shuffle:
-            order = torch.randperm(len(self.data), generator=self.generator)
-            for step in range(len(self)):
-                rows = order[step * self.batch_size : (step + 1) * self.batch_size]
-                batch = self.data.index_select(0, rows)
-                yield batch.to(self.device, non_blocking=non_blocking), None
-        else:
-            for start in range(0, len(self.data), self.batch_size):
-                batch = self.data[start : start + self.batch_size]
-                yield batch.to(self.device, non_blocking=non_blocking), None
 
 
 class StepScheduler(LRScheduler):
@@ -169,6 +120,12 @@ class DeepInfoMaxNet(NeuralNet):
         of the other; without it, one view is scored against itself.
     seed : int
         Seed of the batch permutations.
+    compile_step : bool, default=False
+        Run the forward pass and loss of each training step (encoder,
+        augmentation, critics, estimator and the encoder's prior term)
+        through ``torch.compile``. If compilation fails (no C++ compiler, an
+        unsupported operation), a warning says why and training goes on
+        without it.
     loss_sync_every : int, default=50
         Steps between two copies of the step losses from the device to the
         history.
@@ -186,6 +143,7 @@ class DeepInfoMaxNet(NeuralNet):
         gradient_penalty: float,
         augment: Callable[[torch.Tensor], torch.Tensor] | None,
         seed: int,
+        compile_step: bool = False,
         loss_sync_every: int = 50,
         **kwargs,
     ):
@@ -195,6 +153,7 @@ class DeepInfoMaxNet(NeuralNet):
         self.gradient_penalty = gradient_penalty
         self.augment = augment
         self.seed = seed
+        self.compile_step = compile_step
         self.loss_sync_every = loss_sync_every
         super().__init__(module, criterion, train_split=None, **kwargs)
 
@@ -218,6 +177,7 @@ class DeepInfoMaxNet(NeuralNet):
         for name in shared:
             state[name] = None
         state["_shared_modules"] = shared
+        state.pop("compiled_loss_", None)  # a compiled function does not pickle
         return state
 
     def __setstate__(self, state):
@@ -225,6 +185,8 @@ class DeepInfoMaxNet(NeuralNet):
         super().__setstate__(state)
         for name in shared:
             setattr(self, name, getattr(self, _SHARED_MODULES[name]))
+        if self.initialized_:
+            self._compile_loss()
 
     @property
     def _default_callbacks(self):
@@ -287,8 +249,19 @@ class DeepInfoMaxNet(NeuralNet):
         flush()
         self.history.record(prefix + "_batch_count", len(batches))
 
+    def initialize(self):
+        super().initialize()
+        self._compile_loss()
+        return self
+
+    def _compile_loss(self) -> None:
+        # torch.compile only wraps here; it compiles at the first call
+        self.compiled_loss_ = (
+            torch.compile(self.forward_loss) if self.compile_step else None
+        )
+
     def get_split_datasets(self, X, y=None, **fit_params):
-        return X, None
+        return place_on_device(X, self.device), None
 
     def get_iterator(self, dataset, training=False):
         return TensorBatches(
@@ -305,34 +278,59 @@ class DeepInfoMaxNet(NeuralNet):
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def train_step(self, batch, **fit_params):
-        self._set_training(True)
-        inputs, _ = batch
+    def forward_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Loss of the encoder and critics on one batch, and its global vectors.
+
+        Returns the scalar loss and the global vectors (B, D), or (2B, D)
+        for two views.
+        """
         with self.autocast():
             if self.augment is None:
                 local_map, global_vector = self.module_(inputs)
                 loss = self.criterion_(local_map, global_vector)
             else:
-                local_map, global_vector, loss = self._two_view_loss(inputs)
+                global_vector, loss = self._two_view_loss(inputs)
             if self.uses_prior:
                 encoded = to_prior_space(global_vector.float(), self.prior)
                 loss = loss + self.gamma * encoder_prior_loss(
                     self.discriminator_, encoded
                 )
+        return loss, global_vector
+
+    def _step_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward_loss``, compiled when asked and while compilation works."""
+        if self.compiled_loss_ is None:
+            return self.forward_loss(inputs)
+        try:
+            return self.compiled_loss_(inputs)
+        except Exception as error:  # eager forward_loss re-raises errors of the model
+            self.compiled_loss_ = None
+            reason = str(error).strip().splitlines()[0] if str(error) else ""
+            warnings.warn(
+                f"torch.compile failed ({type(error).__name__}: {reason}); "
+                "training goes on without compilation.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return self.forward_loss(inputs)
+
+    def train_step(self, batch, **fit_params):
+        self._set_training(True)
+        inputs, _ = batch
+        loss, global_vector = self._step_loss(inputs)
         self.optimizer_.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer_.step()
         if self.uses_prior:
-            self._discriminator_step(encoded.detach())
+            encoded = to_prior_space(global_vector.detach().float(), self.prior)
+            self._discriminator_step(encoded)
         return {"loss": loss.detach(), "y_pred": global_vector.detach()}
 
-    def _two_view_loss(
-        self, inputs: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _two_view_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode two augmented views; score each view's Y against the other's map.
 
-        Returns the local maps (2B, C, H, W) and global vectors (2B, D) of both
-        views and the mean loss of the two pairings.
+        Returns the global vectors (2B, D) of both views and the mean loss of
+        the two pairings.
         """
         inputs = inputs.float()
         views = [self.augment(inputs), self.augment(inputs)]
@@ -346,7 +344,7 @@ class DeepInfoMaxNet(NeuralNet):
         local_a, local_b = local_map.chunk(2)
         global_a, global_b = global_vector.chunk(2)
         loss = self.criterion_(local_a, global_b) + self.criterion_(local_b, global_a)
-        return local_map, global_vector, loss / 2
+        return global_vector, loss / 2
 
     def _discriminator_step(self, encoded: torch.Tensor) -> None:
         self.optimizer_discriminator_.zero_grad(set_to_none=True)

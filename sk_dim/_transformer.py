@@ -19,14 +19,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
+from ._batches import TensorBatches
 from ._data import InputEncoder, as_tensor, fit_standardize, infer_layout
-from ._engine import (
-    DeepInfoMaxNet,
-    ProgressBar,
-    StepScheduler,
-    TensorBatches,
-    adam_kernel,
-)
+from ._engine import DeepInfoMaxNet, ProgressBar, StepScheduler, adam_kernel
+from ._runtime import compute_settings
 from .augmentations import AUGMENTATIONS, get_augmentation
 from .critics import CRITICS
 from .encoders import ConvEncoder, MLPEncoder
@@ -130,6 +126,12 @@ class DeepInfoMaxTransformer(
         Passes over the training data.
     device : str or torch.device, default="auto"
         Where to train: "auto" picks CUDA when available, else the CPU.
+    compile : bool, default=False
+        Compile each training step (forward pass and loss) with
+        ``torch.compile``. The first steps then take longer (tens of seconds
+        on a CPU) and the following ones may run faster, which pays off for
+        long fits on a GPU; on the CPU the gain is small. If compilation
+        fails, a warning says why and the fit goes on uncompiled.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, batch order, augmentations and prior
         samples. With an int, fits on the CPU are reproducible. The global
@@ -201,6 +203,7 @@ class DeepInfoMaxTransformer(
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
+        "compile": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -225,6 +228,7 @@ class DeepInfoMaxTransformer(
         batch_size=64,
         max_epochs=10,
         device="auto",
+        compile=False,
         random_state=None,
         verbose=0,
     ):
@@ -245,6 +249,7 @@ class DeepInfoMaxTransformer(
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.device = device
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
 
@@ -283,7 +288,10 @@ class DeepInfoMaxTransformer(
         self._layout = layout
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         cuda_devices = [self.device_] if self.device_.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda_devices):
+        with (
+            torch.random.fork_rng(devices=cuda_devices),
+            compute_settings(self.device_),
+        ):
             torch.manual_seed(seed)
             self.net_ = self._build_net(X, layout, seed)
             self.net_.fit(as_tensor(X, layout))
@@ -321,7 +329,10 @@ class DeepInfoMaxTransformer(
             PriorDiscriminator(self.n_components) if self.gamma > 0 else None
         )
         module = InputEncoder(
-            fit_standardize(X, layout), encoder, flatten=encoder_name == "mlp"
+            fit_standardize(X, layout),
+            encoder,
+            flatten=encoder_name == "mlp",
+            channels_last=encoder_name == "conv",
         )
         steps = self.max_epochs * (len(X) // self.batch_size)
         callbacks = []
@@ -339,6 +350,7 @@ class DeepInfoMaxTransformer(
             gradient_penalty=1.0,
             augment=self._resolve_augmentation(layout),
             seed=seed,
+            compile_step=self.compile,
             optimizer=torch.optim.Adam,
             optimizer__betas=(0.5, 0.999),
             **{
@@ -427,8 +439,9 @@ class DeepInfoMaxTransformer(
         output = np.empty((len(X), self.n_components), dtype=np.float32)
         start = 0
         data = as_tensor(X, self._layout)
-        batches = TensorBatches(data, _INFERENCE_BATCH, device=self.net_.device)
-        with torch.inference_mode(), self.net_.autocast():
+        device = torch.device(self.net_.device)
+        batches = TensorBatches(data, _INFERENCE_BATCH, device=device)
+        with torch.inference_mode(), self.net_.autocast(), compute_settings(device):
             for batch, _ in batches:
                 _, global_vector = encoder(batch)
                 output[start : start + len(batch)] = global_vector.float().cpu()
@@ -468,9 +481,10 @@ class DeepInfoMaxTransformer(
         batch_size = min(self.batch_size, len(X))
         # full batches only, as in training: bounds depend on the batch size
         data = as_tensor(X, self._layout)[: len(X) // batch_size * batch_size]
-        batches = TensorBatches(data, batch_size, device=self.net_.device)
+        device = torch.device(self.net_.device)
+        batches = TensorBatches(data, batch_size, device=device)
         bounds = []
-        with torch.inference_mode(), self.net_.autocast():
+        with torch.inference_mode(), self.net_.autocast(), compute_settings(device):
             for batch, _ in batches:
                 local_map, global_vector = encoder(batch)
                 bounds.append(

@@ -12,6 +12,7 @@ from skorch.exceptions import DeviceWarning
 from torch import nn
 
 from sk_dim import DeepInfoMaxTransformer
+from sk_dim._batches import TensorBatches, place_on_device
 
 
 class TensorFinder(pickle.Pickler):
@@ -72,3 +73,27 @@ def test_to_moves_the_networks(digits, tiny):
         dim.to("gpu-please")
     with pytest.raises(NotFittedError):
         DeepInfoMaxTransformer().to("cpu")
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@needs_cuda
+def test_training_data_and_batches_reach_the_gpu():
+    data = torch.arange(12.0).reshape(6, 2)
+    placed = place_on_device(data, "cuda")
+    assert placed.device.type == "cuda"
+    for source in (data, placed):
+        batches = [b for b, _ in TensorBatches(source, 4, device="cuda")]
+        assert all(batch.device.type == "cuda" for batch in batches)
+        assert torch.equal(torch.cat(batches).cpu(), data)
+
+
+@needs_cuda
+def test_a_gpu_fit_transforms_on_the_cpu_after_to(small_images, tiny):
+    benchmark = torch.backends.cudnn.benchmark
+    dim = tiny(device="cuda", batch_size=20).fit(small_images)
+    assert torch.backends.cudnn.benchmark == benchmark
+    on_gpu = dim.transform(small_images)
+    on_cpu = dim.to("cpu").transform(small_images)
+    np.testing.assert_allclose(on_cpu, on_gpu, atol=0.05 * np.abs(on_gpu).max())

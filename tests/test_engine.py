@@ -1,7 +1,10 @@
+import pickle
+
+import numpy as np
 import pytest
 import torch
 
-from sk_dim._engine import TensorBatches
+from sk_dim._batches import TensorBatches, fits_on_device, place_on_device
 
 
 def test_shuffled_batches_are_full_and_distinct():
@@ -29,3 +32,51 @@ def test_every_step_loss_reaches_the_history(digits, tiny):
         assert len(losses) == len(X) // 32 == epoch["train_batch_count"]
         assert all(isinstance(loss, float) for loss in losses)
         assert epoch["train_loss"] == pytest.approx(sum(losses) / len(losses))
+
+
+def test_data_goes_to_the_device_only_when_it_fits():
+    assert fits_on_device(data_bytes=1_000, free_bytes=4_000)
+    assert not fits_on_device(data_bytes=1_001, free_bytes=4_000)
+    data = torch.zeros(4, 3)
+    assert place_on_device(data, "cpu") is data
+
+
+def test_compiled_steps_train_like_eager_ones(digits, tiny):
+    X, _ = digits
+    eager = tiny().fit(X)
+    compiled = tiny(compile=True).fit(X)
+    assert compiled.net_.compiled_loss_ is not None
+    np.testing.assert_allclose(compiled.loss_curve_, eager.loss_curve_, rtol=1e-2)
+    again = tiny(compile=True).fit(X)
+    np.testing.assert_array_equal(again.transform(X), compiled.transform(X))
+    restored = pickle.loads(pickle.dumps(compiled))
+    assert restored.net_.compiled_loss_ is not None
+    np.testing.assert_array_equal(restored.transform(X), compiled.transform(X))
+
+
+def test_a_failing_compiler_falls_back_to_eager_steps(digits, tiny, monkeypatch):
+    def broken_compile(function):
+        def compiled(*args):
+            raise RuntimeError("Compiler: cc not found\nmore details")
+
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    X, _ = digits
+    with pytest.warns(UserWarning, match="torch.compile failed .RuntimeError: Compi"):
+        fallback = tiny(compile=True).fit(X)
+    assert fallback.net_.compiled_loss_ is None
+    np.testing.assert_array_equal(fallback.transform(X), tiny().fit(X).transform(X))
+
+
+def test_errors_of_the_model_surface_with_compilation(digits, tiny):
+    def wrong_shape(images):
+        return images[:, :, :4]
+
+    X, _ = digits
+    dim = tiny(compile=True, image_shape=(8, 8), augmentation=wrong_shape)
+    with (
+        pytest.warns(UserWarning, match="torch.compile failed"),
+        pytest.raises(ValueError, match="augmentation must return a tensor"),
+    ):
+        dim.fit(X)

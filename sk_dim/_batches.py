@@ -1,0 +1,105 @@
+"""Mini-batches of a data tensor, and where that tensor lives during training."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+#: Largest share of the free memory of a GPU that the training data may take
+#: there; the rest is left to the networks, activations and optimizer state.
+DEVICE_DATA_SHARE = 0.25
+
+
+def fits_on_device(
+    data_bytes: int, free_bytes: int, share: float = DEVICE_DATA_SHARE
+) -> bool:
+    """Whether data of ``data_bytes`` may be copied to a device with ``free_bytes``."""
+    return data_bytes <= share * free_bytes
+
+
+def place_on_device(data: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """The training data, copied whole to a CUDA device when it fits there.
+
+    On a GPU, data that takes at most :data:`DEVICE_DATA_SHARE` of its free
+    memory is copied once, so that each step only indexes device memory.
+    Larger data stays on the host and :class:`TensorBatches` sends each batch
+    through pinned memory. On other devices the data is returned unchanged.
+
+    Parameters
+    ----------
+    data : torch.Tensor
+        The training samples, on the host.
+    device : torch.device or str
+        The training device.
+
+    Returns
+    -------
+    torch.Tensor
+        ``data`` on ``device`` or on the host.
+    """
+    device = torch.device(device)
+    if device.type != "cuda":
+        return data
+    free_bytes, _ = torch.cuda.mem_get_info(device)
+    if fits_on_device(data.nbytes, free_bytes):
+        return data.to(device)
+    return data
+
+
+class TensorBatches:
+    """Mini-batches sliced from one tensor, without per-row collation.
+
+    Batches of host data bound for a CUDA device are copied through pinned
+    memory without blocking the host; data already on the device is only
+    indexed.
+
+    Parameters
+    ----------
+    data : torch.Tensor
+        The samples along the first axis.
+    batch_size : int
+        Rows per batch.
+    shuffle : bool
+        Draw a new permutation each pass; the last incomplete batch is then
+        dropped so that every step sees ``batch_size`` samples.
+    generator : torch.Generator, optional
+        Source of the permutations (a CPU generator).
+    device : torch.device or str, default="cpu"
+        Where batches are sent.
+    """
+
+    def __init__(
+        self,
+        data: torch.Tensor,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+    ):
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.device = torch.device(device)
+
+    def __len__(self) -> int:
+        if self.shuffle:
+            return len(self.data) // self.batch_size
+        return -(-len(self.data) // self.batch_size)
+
+    def _send(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.device.type == "cuda" and batch.device.type == "cpu":
+            return batch.pin_memory().to(self.device, non_blocking=True)
+        return batch.to(self.device)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, None]]:
+        if self.shuffle:
+            order = torch.randperm(len(self.data), generator=self.generator)
+            order = order.to(self.data.device)
+            for step in range(len(self)):
+                rows = order[step * self.batch_size : (step + 1) * self.batch_size]
+                yield self._send(self.data.index_select(0, rows)), None
+        else:
+            for start in range(0, len(self.data), self.batch_size):
+                yield self._send(self.data[start : start + self.batch_size]), None
