@@ -10,11 +10,16 @@ inference loop of the encoder (best of three). Reports images per second, the ra
 sk_dim / bare, and the peak memory of each process (resident set on the CPU,
 allocated device memory on CUDA).
 
+Both run the channels-last convolutions of the transformer. With ``--compile``,
+both compile their training steps with ``torch.compile``, and the
+compilation time counts in the fit time.
+
 Usage::
 
-    python benchmarks/throughput.py [--images 10240] [--device auto]
+    python benchmarks/throughput.py [--images 10240] [--device auto] [--compile]
 
-Prints a table and writes ``benchmarks/results/throughput.json``.
+Prints a table and writes ``benchmarks/results/throughput.json`` (or
+``throughput_compile.json``).
 """
 
 from __future__ import annotations
@@ -75,10 +80,16 @@ def best_time(function, repeats: int = 3) -> float:
     return min(times)
 
 
-def run_sk_dim(shape, batch_size: int, n_images: int, device: str) -> dict:
+def run_sk_dim(
+    shape, batch_size: int, n_images: int, device: str, compile_step: bool
+) -> dict:
     X = make_images(shape, n_images)
     dim = DeepInfoMaxTransformer(
-        batch_size=batch_size, max_epochs=1, random_state=0, device=device
+        batch_size=batch_size,
+        max_epochs=1,
+        random_state=0,
+        device=device,
+        compile=compile_step,
     )
     start = time.perf_counter()
     dim.fit(X)
@@ -92,7 +103,9 @@ def run_sk_dim(shape, batch_size: int, n_images: int, device: str) -> dict:
     }
 
 
-def run_bare(shape, batch_size: int, n_images: int, device: str) -> dict:
+def run_bare(
+    shape, batch_size: int, n_images: int, device: str, compile_step: bool
+) -> dict:
     """The model and steps of the transformer's default fit, as a plain loop."""
     X = make_images(shape, n_images)
     device = torch.device(
@@ -102,7 +115,7 @@ def run_bare(shape, batch_size: int, n_images: int, device: str) -> dict:
     torch.manual_seed(0)
     conv = ConvEncoder(shape[0], shape[1:], n_components=64)
     scale = Standardize(torch.tensor(127.5), torch.tensor(127.5))
-    encoder = InputEncoder(scale, conv, flatten=False).to(device)
+    encoder = InputEncoder(scale, conv, flatten=False, channels_last=True).to(device)
     objective = DeepInfoMaxObjective(
         JSD(),
         "encode_and_dot",
@@ -128,11 +141,9 @@ def run_bare(shape, batch_size: int, n_images: int, device: str) -> dict:
         if device.type == "cuda"
         else contextlib.nullcontext()
     )
-    data = torch.from_numpy(X).to(device)
-    order = torch.randperm(n_images, generator=torch.Generator().manual_seed(0))
-    for step in range(n_steps):
-        rows = order[step * batch_size : (step + 1) * batch_size].to(device)
-        inputs = data.index_select(0, rows).float()
+
+    def step_loss(inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        inputs = inputs.float()
         with autocast:
             local_map, global_vector = encoder(
                 torch.cat([augment(inputs), augment(inputs)])
@@ -142,12 +153,21 @@ def run_bare(shape, batch_size: int, n_images: int, device: str) -> dict:
             loss = (objective(local_a, global_b) + objective(local_b, global_a)) / 2
             encoded = to_prior_space(global_vector.float(), "uniform")
             loss = loss + 0.1 * encoder_prior_loss(discriminator, encoded)
+        return loss, global_vector
+
+    if compile_step:
+        step_loss = torch.compile(step_loss)
+    data = torch.from_numpy(X).to(device)
+    order = torch.randperm(n_images, generator=torch.Generator().manual_seed(0))
+    for step in range(n_steps):
+        rows = order[step * batch_size : (step + 1) * batch_size].to(device)
+        loss, global_vector = step_loss(data.index_select(0, rows))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
         optimizer_d.zero_grad(set_to_none=True)
-        encoded = encoded.detach()
+        encoded = to_prior_space(global_vector.detach().float(), "uniform")
         prior_samples = sample_prior("uniform", encoded)
         discriminator_loss(discriminator, prior_samples, encoded).backward()
         optimizer_d.step()
@@ -186,8 +206,15 @@ def main() -> None:
     )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", type=Path, default=RESULTS / "throughput.json")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="compile the training steps of both (compilation time included)",
+    )
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    name = "throughput_compile" if args.compile else "throughput"
+    out = args.out or RESULTS / f"{name}.json"
 
     print(
         f"{'input':<15}{'batch':>6}{'fit img/s':>11}{'bare img/s':>12}{'ratio':>7}"
@@ -197,10 +224,9 @@ def main() -> None:
     for name, shape in SHAPES.items():
         for batch_size in args.batch_sizes:
             n_images = args.images // batch_size * batch_size
-            ours = in_fresh_process(
-                run_sk_dim, shape, batch_size, n_images, args.device
-            )
-            bare = in_fresh_process(run_bare, shape, batch_size, n_images, args.device)
+            run_args = (shape, batch_size, n_images, args.device, args.compile)
+            ours = in_fresh_process(run_sk_dim, *run_args)
+            bare = in_fresh_process(run_bare, *run_args)
             row = {
                 "input": name,
                 "batch_size": batch_size,
@@ -228,13 +254,17 @@ def main() -> None:
 
     result = {
         "benchmark": "throughput",
-        "settings": {"images": args.images, "device": args.device},
+        "settings": {
+            "images": args.images,
+            "device": args.device,
+            "compile": args.compile,
+        },
         "rows": rows,
         "environment": environment(
             cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None
         ),
     }
-    write_result(result, args.out)
+    write_result(result, out)
 
 
 if __name__ == "__main__":
