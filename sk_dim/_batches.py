@@ -11,6 +11,17 @@ import torch
 DEVICE_DATA_SHARE = 0.25
 
 
+def inference_batch_size(device: torch.device | str) -> int:
+    """Rows per forward pass of ``transform`` on ``device``.
+
+    1024 on CUDA, where larger batches keep the GPU busy. 256 on the CPU:
+    there, tensors above glibc's 32 MB mmap threshold are mapped afresh at
+    every allocation, and the page faults of a batch of 1024 images made
+    inference about 20% slower than batches of 256.
+    """
+    return 1024 if torch.device(device).type == "cuda" else 256
+
+
 def fits_on_device(
     data_bytes: int, free_bytes: int, share: float = DEVICE_DATA_SHARE
 ) -> bool:

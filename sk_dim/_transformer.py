@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
-from ._batches import TensorBatches
+from ._batches import TensorBatches, inference_batch_size
 from ._data import InputEncoder, as_tensor, fit_standardize, infer_layout
 from ._engine import DeepInfoMaxNet, ProgressBar, StepScheduler, adam_kernel
 from ._runtime import compute_settings
@@ -29,9 +29,6 @@ from .encoders import ConvEncoder, MLPEncoder
 from .estimators import MI_ESTIMATORS, get_estimator
 from .objectives import DeepInfoMaxObjective
 from .prior import PRIORS, PriorDiscriminator
-
-#: Rows per forward pass in ``transform`` and ``score``.
-_INFERENCE_BATCH = 1024
 
 
 def _resolve_device(device: str | torch.device) -> torch.device:
@@ -440,7 +437,7 @@ class DeepInfoMaxTransformer(
         start = 0
         data = as_tensor(X, self._layout)
         device = torch.device(self.net_.device)
-        batches = TensorBatches(data, _INFERENCE_BATCH, device=device)
+        batches = TensorBatches(data, inference_batch_size(device), device=device)
         with torch.inference_mode(), self.net_.autocast(), compute_settings(device):
             for batch, _ in batches:
                 _, global_vector = encoder(batch)
