@@ -1,7 +1,6 @@
 """Deep InfoMax and mutual-information representation learning for scikit-learn."""
 
 from ._transformer import DeepInfoMaxTransformer
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["DeepInfoMaxTransformer", "__version__"]

@@ -8,23 +8,17 @@ from collections.abc import Callable
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, LRScheduler, PassthroughScoring
+from skorch.callbacks import EpochTimer, PassthroughScoring
 from torch import nn
-from tqdm.auto import tqdm
 
 from ._batches import TensorBatches, place_on_device
+from ._checks import describe
 from .prior import (
     discriminator_loss,
     encoder_prior_loss,
     sample_prior,
     to_prior_space,
 )
-
-
-def _describe(value) -> str:
-    if isinstance(value, torch.Tensor):
-        return f"a tensor of shape {tuple(value.shape)}"
-    return f"an object of type {type(value).__name__}"
 
 
 def adam_kernel(device: torch.device) -> dict[str, bool]:
@@ -36,61 +30,14 @@ def adam_kernel(device: torch.device) -> dict[str, bool]:
     return {"fused": True} if device.type == "cuda" else {"foreach": True}
 
 
-class StepScheduler(LRScheduler):
-    """skorch's LRScheduler, stepped every batch, released at the end of training.
-
-    The scheduler holds the optimizer and through it the parameters; dropping
-    it after training keeps every tensor of a fitted net in the state that
-    skorch pickles with device mapping (see ``DeepInfoMaxNet.__getstate__``).
-    A new fit creates a new scheduler.
-    """
-
-    def __init__(self, policy, **kwargs):
-        super().__init__(policy, step_every="batch", **kwargs)
-
-    def on_train_end(self, net, **kwargs):
-        self.lr_scheduler_ = None
-
-
-class ProgressBar(Callback):
-    """A tqdm bar over all training steps, showing the running loss.
-
-    Parameters
-    ----------
-    total : int
-        Number of steps of the whole fit.
-    refresh_every : int, default=10
-        Steps between two updates of the displayed loss.
-    """
-
-    def __init__(self, total: int, refresh_every: int = 10):
-        self.total = total
-        self.refresh_every = refresh_every
-
-    def on_train_begin(self, net, **kwargs):
-        self.bar_ = tqdm(total=self.total, unit="step", desc="DeepInfoMax")
-
-    def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        self.bar_.update(1)
-        if self.bar_.n % self.refresh_every == 0:
-            batches = reversed(net.history[-1]["batches"])
-            latest = next(
-                (row["train_loss"] for row in batches if "train_loss" in row), None
-            )
-            if latest is not None:
-                self.bar_.set_postfix(loss=f"{latest:.4f}", epoch=len(net.history))
-
-    def on_train_end(self, net, **kwargs):
-        self.bar_.close()
-        self.bar_ = None  # a live bar holds a lock and cannot be pickled
-
-
 #: Constructor arguments of DeepInfoMaxNet holding the module of a fitted attribute.
 _SHARED_MODULES = {
     "module": "module_",
     "criterion": "criterion_",
     "discriminator": "discriminator_",
 }
+#: The fitted networks of a DeepInfoMaxNet (``discriminator_`` may be missing).
+NETWORKS = tuple(_SHARED_MODULES.values())
 
 
 class DeepInfoMaxNet(NeuralNet):
@@ -264,13 +211,47 @@ class DeepInfoMaxNet(NeuralNet):
         return place_on_device(X, self.device), None
 
     def get_iterator(self, dataset, training=False):
+        # a new order for each call of partial_fit, the same for a given history
+        generator = torch.Generator().manual_seed(self.seed + len(self.history))
         return TensorBatches(
             dataset,
             self.batch_size,
             shuffle=training,
-            generator=torch.Generator().manual_seed(self.seed) if training else None,
+            generator=generator if training else None,
             device=self.device,
         )
+
+    def held_out_bound(self, data: torch.Tensor, batch_size: int) -> float:
+        """Weighted mutual-information bound of the objective on ``data``.
+
+        ``alpha * global + beta * local`` bound of single, unaugmented views,
+        averaged over the full batches of ``batch_size`` samples (one batch of
+        all samples when there are fewer), with the networks in evaluation
+        mode; bounds depend on the batch size, hence full batches only.
+
+        Parameters
+        ----------
+        data : torch.Tensor
+            At least 2 samples.
+        batch_size : int
+            Samples per batch.
+
+        Returns
+        -------
+        float
+        """
+        self.module_.eval()
+        self.criterion_.eval()
+        batch_size = min(batch_size, len(data))
+        data = data[: len(data) // batch_size * batch_size]
+        batches = TensorBatches(data, batch_size, device=self.device)
+        bounds = []
+        with torch.inference_mode(), self.autocast():
+            for batch, _ in batches:
+                local_map, global_vector = self.module_(batch)
+                scores = self.criterion_.bounds(local_map, global_vector)
+                bounds.append(self.criterion_.weighted_bound(scores))
+        return float(torch.stack(bounds).mean())
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bfloat16 autocast on CUDA, a no-op elsewhere."""
@@ -338,7 +319,7 @@ class DeepInfoMaxNet(NeuralNet):
             if not isinstance(view, torch.Tensor) or view.shape != inputs.shape:
                 raise ValueError(
                     "augmentation must return a tensor of the shape of its input "
-                    f"{tuple(inputs.shape)}, got {_describe(view)}."
+                    f"{tuple(inputs.shape)}, got {describe(view)}."
                 )
         local_map, global_vector = self.module_(torch.cat(views))
         local_a, local_b = local_map.chunk(2)

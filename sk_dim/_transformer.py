@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from numbers import Integral, Real
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -13,22 +17,36 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
-from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._batches import TensorBatches, inference_batch_size
-from ._data import InputEncoder, as_tensor, fit_standardize, infer_layout
-from ._engine import DeepInfoMaxNet, ProgressBar, StepScheduler, adam_kernel
+from ._build import make_net, training_callbacks
+from ._data import InputLayout, as_tensor, fit_standardize, infer_layout
+from ._engine import NETWORKS, DeepInfoMaxNet
+from ._persistence import load_model, save_model
 from ._runtime import compute_settings
-from .augmentations import AUGMENTATIONS, get_augmentation
+from ._version import __version__
+from .augmentations import AUGMENTATIONS
 from .critics import CRITICS
-from .encoders import ConvEncoder, MLPEncoder
-from .estimators import MI_ESTIMATORS, get_estimator
-from .objectives import DeepInfoMaxObjective
-from .prior import PRIORS, PriorDiscriminator
+from .estimators import MI_ESTIMATORS
+from .exceptions import InconsistentVersionWarning
+from .prior import PRIORS
+
+
+@contextlib.contextmanager
+def _unchanged_on_error(estimator) -> Iterator[None]:
+    """Give ``estimator`` its attributes back if the block raises."""
+    saved = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
 
 
 def _resolve_device(device: str | torch.device) -> torch.device:
@@ -120,7 +138,28 @@ class DeepInfoMaxTransformer(
         Samples per training step; the other samples of a batch are the
         negatives of each sample.
     max_epochs : int, default=10
-        Passes over the training data.
+        Most passes over the training data.
+    tol : float, default=1e-2
+        Smallest decrease of the epoch's mean training loss (or increase of
+        the held-out bound with ``early_stopping``) that counts as progress.
+        The default is about the epoch-to-epoch noise of the default loss,
+        which random crops and prior samples make stochastic.
+    n_iter_no_change : int, default=3
+        Training stops after this many epochs in a row without progress. A
+        fit that runs all ``max_epochs`` and still made progress in its last
+        epoch warns with a ``ConvergenceWarning``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, watch the
+        mutual-information bound on it instead of the training loss, and
+        keep the weights of the epoch where it was highest.
+    validation_fraction : float, default=0.1
+        Share of the training data held out with ``early_stopping``.
+    callbacks : list of skorch callbacks or (name, callback) pairs, \
+            default=None
+        Extra callbacks of the training loop (see :mod:`skorch.callbacks`),
+        for example to log to TensorBoard. Each fit uses copies, so the
+        callbacks passed are never changed; the fitted copies are in
+        ``net_.callbacks_``.
     device : str or torch.device, default="auto"
         Where to train: "auto" picks CUDA when available, else the CPU.
     compile : bool, default=False
@@ -150,9 +189,14 @@ class DeepInfoMaxTransformer(
         Names of features seen during fit, when X is a DataFrame with string
         column names.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (by ``fit``, then one more per ``partial_fit``).
     loss_curve_ : list of float
         Mean training loss of each epoch.
+    validation_scores_ : list of float or None
+        Held-out bound after each epoch with ``early_stopping``, else None.
+    best_validation_score_ : float or None
+        Highest held-out bound with ``early_stopping``, whose weights the
+        model keeps; else None.
     input_shape_ : tuple of int
         Shape of one sample of the training data.
 
@@ -165,6 +209,10 @@ class DeepInfoMaxTransformer(
     ``score`` returns the weighted mutual-information estimate on held-out
     data, so that model selection can maximise it; estimates of different
     ``mi_estimator`` values are on different scales and must not be compared.
+
+    A fit stopped by ``KeyboardInterrupt`` (Ctrl-C) keeps the weights it
+    reached and warns; the model can be used at once. A call that fails on
+    bad input leaves a fitted model as it was.
 
     References
     ----------
@@ -199,6 +247,11 @@ class DeepInfoMaxTransformer(
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "callbacks": [None, list],
         "device": [str, torch.device],
         "compile": ["boolean"],
         "random_state": ["random_state"],
@@ -224,6 +277,11 @@ class DeepInfoMaxTransformer(
         lr_schedule="cosine",
         batch_size=64,
         max_epochs=10,
+        tol=1e-2,
+        n_iter_no_change=3,
+        early_stopping=False,
+        validation_fraction=0.1,
+        callbacks=None,
         device="auto",
         compile=False,
         random_state=None,
@@ -245,6 +303,11 @@ class DeepInfoMaxTransformer(
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.callbacks = callbacks
         self.device = device
         self.compile = compile
         self.random_state = random_state
@@ -268,113 +331,164 @@ class DeepInfoMaxTransformer(
         self : DeepInfoMaxTransformer
             The fitted transformer.
         """
-        X = self._validate_input(X, reset=True)
+        with _unchanged_on_error(self):
+            X = self._validate_input(X, reset=True)
+            layout = self._check_training_data(X)
+            rng = check_random_state(self.random_state)
+            seed = rng.randint(np.iinfo(np.int32).max)
+            X, X_valid = self._hold_out(X, rng)
+            self._check_batch_size(len(X))
+            self._set_up(layout)
+            with self._training_context(seed):
+                self.net_ = self._make_net(X, seed)
+                self._train(X, X_valid, incremental=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on X, a chunk of data that arrives in parts.
+
+        The first call sets up the model as ``fit`` does, with the input
+        scaling of rows learnt from this first chunk. Each call runs one pass
+        over its chunk at the constant learning rate ``lr``; the cosine
+        schedule, the stopping rule and ``early_stopping`` apply to ``fit``
+        only. After ``fit``, ``partial_fit`` goes on training that model.
+
+        Parameters
+        ----------
+        X : array-like
+            A chunk of at least ``batch_size`` samples, in the layout of the
+            first chunk.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DeepInfoMaxTransformer
+            The transformer, trained one more epoch.
+        """
+        first_call = not hasattr(self, "net_")
+        with _unchanged_on_error(self):
+            X = self._validate_input(X, reset=first_call)
+            self._check_batch_size(len(X))
+            if first_call:
+                self._set_up(self._check_training_data(X))
+                seed = check_random_state(self.random_state).randint(
+                    np.iinfo(np.int32).max
+                )
+            else:
+                seed = self.net_.seed + self.n_iter_
+            with self._training_context(seed):
+                if first_call:
+                    self.net_ = self._make_net(X, seed).initialize()
+                self._train(X, None, incremental=True)
+        return self
+
+    def _check_training_data(self, X: np.ndarray) -> InputLayout:
         if self.alpha == 0 and self.beta == 0:
             raise ValueError(
                 "At least one of alpha (global term) and beta (local term) must "
                 "be positive, got alpha=0 and beta=0."
             )
-        layout = infer_layout(X, self.image_shape, self.channels)
-        if self.batch_size > len(X):
+        return infer_layout(X, self.image_shape, self.channels)
+
+    def _check_batch_size(self, n_samples: int) -> None:
+        if self.batch_size > n_samples:
+            held_out = " after holding out validation data" * self.early_stopping
             raise ValueError(
                 f"batch_size={self.batch_size} is larger than the number of "
-                f"samples ({len(X)}); pass batch_size <= {len(X)}."
+                f"samples ({n_samples}{held_out}); pass batch_size <= {n_samples}."
             )
+
+    def _hold_out(self, X: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray | None]:
+        """Split off the validation data of ``early_stopping``."""
+        if not self.early_stopping:
+            return X, None
+        n_valid = int(np.ceil(self.validation_fraction * len(X)))
+        if n_valid < 2 or n_valid >= len(X):
+            raise ValueError(
+                f"early_stopping needs at least 2 validation samples and 1 "
+                f"training sample, but validation_fraction="
+                f"{self.validation_fraction} of {len(X)} samples holds out "
+                f"{n_valid}; pass more samples or change validation_fraction."
+            )
+        order = rng.permutation(len(X))
+        return X[order[n_valid:]], X[order[:n_valid]]
+
+    def _set_up(self, layout: InputLayout) -> None:
         self.device_ = _resolve_device(self.device)
         self.input_shape_ = layout.sample_shape
         self._layout = layout
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+
+    def _make_net(self, X: np.ndarray, seed: int) -> DeepInfoMaxNet:
+        standardize = fit_standardize(X, self._layout)
+        params = self.get_params(deep=False)
+        return make_net(params, self._layout, standardize, seed, self.device_)
+
+    @contextlib.contextmanager
+    def _training_context(self, seed: int) -> Iterator[None]:
+        """Seeded torch random state, and the compute settings of the device."""
         cuda_devices = [self.device_] if self.device_.type == "cuda" else []
         with (
             torch.random.fork_rng(devices=cuda_devices),
             compute_settings(self.device_),
         ):
             torch.manual_seed(seed)
-            self.net_ = self._build_net(X, layout, seed)
-            self.net_.fit(as_tensor(X, layout))
-        self.loss_curve_ = list(self.net_.history[:, "train_loss"])
-        self.n_iter_ = len(self.loss_curve_)
-        return self
+            yield
 
-    def _build_net(self, X: np.ndarray, layout, seed: int) -> DeepInfoMaxNet:
-        encoder_name = self.encoder
-        if encoder_name == "auto":
-            encoder_name = "mlp" if layout.image_shape is None else "conv"
-        if encoder_name == "conv":
-            if layout.image_shape is None:
-                raise ValueError(
-                    "encoder='conv' needs images: pass 3-D or 4-D X, or 2-D X with "
-                    "image_shape=(C, H, W)."
-                )
-            channels, height, width = layout.image_shape
-            encoder = ConvEncoder(channels, (height, width), self.n_components)
+    def _train(
+        self, X: np.ndarray, X_valid: np.ndarray | None, incremental: bool
+    ) -> None:
+        """Run the epochs of ``fit`` or the one of ``partial_fit``, then report."""
+        net = self.net_
+        epochs = 1 if incremental else self.max_epochs
+        valid = None if X_valid is None else as_tensor(X_valid, self._layout)
+        n_steps = epochs * (len(X) // self.batch_size)
+        params = self.get_params(deep=False)
+        net.callbacks = training_callbacks(params, n_steps, valid, incremental)
+        history_before = len(net.history) if incremental else 0
+        if incremental:
+            net.initialize_callbacks()
+            for group in net.optimizer_.param_groups:
+                group["lr"] = self.lr  # where the cosine schedule of fit left it
+            net.partial_fit(as_tensor(X, self._layout), epochs=1)
         else:
-            n_features = int(np.prod(layout.image_shape or layout.sample_shape))
-            encoder = MLPEncoder(n_features, self.n_components)
-        objective = DeepInfoMaxObjective(
-            get_estimator(self.mi_estimator),
-            self.critic,
-            local_channels=encoder.local_channels,
-            local_size=encoder.local_size,
-            n_components=self.n_components,
-            alpha=self.alpha,
-            beta=self.beta,
-            embedding_dim=self.n_components,
-            critic_hidden=self.critic_width,
-        )
-        discriminator = (
-            PriorDiscriminator(self.n_components) if self.gamma > 0 else None
-        )
-        module = InputEncoder(
-            fit_standardize(X, layout),
-            encoder,
-            flatten=encoder_name == "mlp",
-            channels_last=encoder_name == "conv",
-        )
-        steps = self.max_epochs * (len(X) // self.batch_size)
-        callbacks = []
-        if self.lr_schedule == "cosine":
-            schedule = StepScheduler(CosineAnnealingLR, T_max=steps)
-            callbacks.append(("lr_schedule", schedule))
-        if self.verbose:
-            callbacks.append(("progress", ProgressBar(steps)))
-        return DeepInfoMaxNet(
-            module=module,
-            criterion=objective,
-            discriminator=discriminator,
-            prior=self.prior,
-            gamma=self.gamma,
-            gradient_penalty=1.0,
-            augment=self._resolve_augmentation(layout),
-            seed=seed,
-            compile_step=self.compile,
-            optimizer=torch.optim.Adam,
-            optimizer__betas=(0.5, 0.999),
-            **{
-                f"optimizer__{name}": value
-                for name, value in adam_kernel(self.device_).items()
-            },
-            lr=self.lr,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            callbacks=callbacks,
-            device=self.device_,
-            verbose=0,
-        )
+            net.fit(as_tensor(X, self._layout))
+        new_epochs = [
+            row for row in net.history[history_before:] if "train_loss" in row
+        ]
+        previous = getattr(self, "loss_curve_", []) if incremental else []
+        self.loss_curve_ = previous + [row["train_loss"] for row in new_epochs]
+        self.n_iter_ = len(self.loss_curve_)
+        if not incremental or not hasattr(self, "validation_scores_"):
+            scores = [row["valid_bound"] for row in new_epochs if "valid_bound" in row]
+            self.validation_scores_ = scores or None
+            self.best_validation_score_ = max(scores) if scores else None
+        self._report_end(epochs, len(new_epochs))
 
-    def _resolve_augmentation(self, layout):
-        if self.augmentation is None or callable(self.augmentation):
-            return self.augmentation
-        if layout.image_shape is None:
-            if self.augmentation == "auto":
-                return None
-            raise ValueError(
-                f"augmentation={self.augmentation!r} needs images, but X holds "
-                f"feature rows; pass image_shape=(C, H, W) if the rows are "
-                f"images, or augmentation=None."
+    def _report_end(self, epochs: int, completed: int) -> None:
+        """Warn about an interrupted fit or one that has not converged."""
+        stopping = dict(self.net_.callbacks_).get("stopping")
+        if stopping is not None and stopping.stopped_:
+            return
+        name = type(self).__name__
+        if completed < epochs:
+            warnings.warn(
+                f"{name}: training interrupted by the user after {completed} of "
+                f"{epochs} epochs; the model keeps the weights it reached.",
+                UserWarning,
+                stacklevel=5,
             )
-        name = "crop" if self.augmentation == "auto" else self.augmentation
-        return get_augmentation(name, layout.image_shape[1:])
+        elif stopping is not None and stopping.misses_ == 0:
+            watched = "held-out bound" if self.early_stopping else "training loss"
+            warnings.warn(
+                f"{name}: the {watched} still changed by more than "
+                f"tol={self.tol} in the last of max_epochs={self.max_epochs} "
+                "epochs; the fit has not converged. Increase max_epochs to "
+                "train longer.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
 
     def _validate_input(self, X, reset: bool) -> np.ndarray:
         X = validate_data(
@@ -409,7 +523,7 @@ class DeepInfoMaxTransformer(
         """
         check_is_fitted(self)
         device = _resolve_device(device)
-        for name in ("module_", "criterion_", "discriminator_"):
+        for name in NETWORKS:
             network = getattr(self.net_, name, None)
             if network is not None:
                 network.to(device)
@@ -472,22 +586,71 @@ class DeepInfoMaxTransformer(
             raise ValueError(
                 "score needs at least 2 samples to form negative pairs, got 1."
             )
-        encoder, objective = self.net_.module_, self.net_.criterion_
-        encoder.eval()
-        objective.eval()
-        batch_size = min(self.batch_size, len(X))
-        # full batches only, as in training: bounds depend on the batch size
-        data = as_tensor(X, self._layout)[: len(X) // batch_size * batch_size]
-        device = torch.device(self.net_.device)
-        batches = TensorBatches(data, batch_size, device=device)
-        bounds = []
-        with torch.inference_mode(), self.net_.autocast(), compute_settings(device):
-            for batch, _ in batches:
-                local_map, global_vector = encoder(batch)
-                bounds.append(
-                    objective.weighted_bound(objective.bounds(local_map, global_vector))
-                )
-        return float(torch.stack(bounds).mean())
+        data = as_tensor(X, self._layout)
+        with compute_settings(torch.device(self.net_.device)):
+            return self.net_.held_out_bound(data, self.batch_size)
+
+    def save(self, path: str | Path) -> Path:
+        """Save the fitted model to the folder ``path``.
+
+        The folder receives ``config.json``, with the constructor parameters,
+        the fitted attributes and the sk_dim version, and the weights of the
+        networks, in ``weights.safetensors`` when the safetensors package is
+        installed, else in ``weights.pt``. Unlike a pickle, loading runs no
+        code stored in the files. Parameters must be JSON values: a model
+        with a callable, class or module parameter is saved with pickle or
+        joblib instead.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            A folder, created if needed; the files of an earlier save in it
+            are replaced.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The folder.
+        """
+        check_is_fitted(self)
+        return save_model(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path, device="auto") -> DeepInfoMaxTransformer:
+        """Load a model written by :meth:`save`.
+
+        The networks are rebuilt from the saved parameters and given the
+        saved weights; nothing is trained and no pickled code is run. A model
+        saved by another version of sk_dim loads with an
+        :class:`~sk_dim.exceptions.InconsistentVersionWarning`.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The folder given to :meth:`save`.
+        device : str or torch.device, default="auto"
+            Where ``transform`` runs: "auto" picks CUDA when available.
+
+        Returns
+        -------
+        model : DeepInfoMaxTransformer
+            The fitted transformer.
+        """
+        return load_model(cls, Path(path), _resolve_device(device))
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_sk_dim_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        version = state.pop("_sk_dim_version", None)
+        if version != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(type(self).__name__, version, __version__),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     @property
     def _n_features_out(self) -> int:

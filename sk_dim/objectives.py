@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._checks import describe
 from .critics import make_critic
 from .estimators import Estimator
 
@@ -59,7 +60,14 @@ def estimate_mi(
             global_embedding.flatten(0, 1).float(),
             local_embedding.flatten(0, 1).float(),
         )
-    return estimator(critic(local_features, global_vector).float())  # (B, B, L)
+    scores = critic(local_features, global_vector)
+    expected = (len(global_vector), *local_features.shape[:2])  # (B, B, L)
+    if not isinstance(scores, torch.Tensor) or scores.shape != expected:
+        raise ValueError(
+            f"critic must return scores of shape (B, B, L) = {expected}, got "
+            f"{describe(scores)}."
+        )
+    return estimator(scores.float())
 
 
 class DeepInfoMaxObjective(nn.Module):

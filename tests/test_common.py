@@ -1,12 +1,44 @@
-"""scikit-learn's estimator checks on every public estimator."""
+"""scikit-learn's estimator checks on every public estimator.
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
+``parametrize_with_checks`` runs the checks of ``check_estimator``; the
+transformer checks below are not part of it and run here explicitly. No check
+is expected to fail.
+"""
+
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_param_validation,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+    parametrize_with_checks,
+)
 
 from sk_dim import DeepInfoMaxTransformer
 
 from .conftest import TINY
 
+ESTIMATORS = [DeepInfoMaxTransformer(**{**TINY, "batch_size": 2})]
 
-@parametrize_with_checks([DeepInfoMaxTransformer(**{**TINY, "batch_size": 2})])
+
+@parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_param_validation,
+        check_set_output_transform,
+        check_set_output_transform_pandas,
+        check_transformer_get_feature_names_out,
+        check_transformer_get_feature_names_out_pandas,
+    ],
+    ids=lambda check: check.__name__,
+)
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_checks_outside_check_estimator(estimator, check):
+    pytest.importorskip("pandas")
+    check(type(estimator).__name__, estimator)

@@ -1,6 +1,5 @@
 import pickle
 
-import joblib
 import numpy as np
 import pytest
 import torch
@@ -180,21 +179,6 @@ def test_score_is_a_float_that_training_raises(digits, tiny):
     trained = tiny(gamma=0.0, max_epochs=5).fit(X_train)
     assert isinstance(trained.score(X_test), float)
     assert trained.score(X_test) > short.score(X_test)
-
-
-@pytest.mark.parametrize("dump", ["pickle", "joblib"])
-def test_persistence_round_trip(digits, tiny, tmp_path, dump):
-    X, _ = digits
-    dim = tiny().fit(X)
-    path = tmp_path / "model"
-    if dump == "pickle":
-        path.write_bytes(pickle.dumps(dim))
-        restored = pickle.loads(path.read_bytes())
-    else:
-        joblib.dump(dim, path)
-        restored = joblib.load(path)
-    np.testing.assert_array_equal(restored.transform(X), dim.transform(X))
-    assert restored.score(X) == pytest.approx(dim.score(X))
 
 
 def test_verbose_shows_a_progress_bar_and_zero_is_silent(digits, tiny, capsys):

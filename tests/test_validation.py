@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -133,3 +134,28 @@ def test_no_mutual_information_term(rows, tiny):
 def test_unknown_device(rows, tiny):
     with pytest.raises(ValueError, match="device must be 'auto' or a torch device"):
         tiny(device="gpu-please").fit(rows)
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "listed"),
+    [
+        ("mi_estimator", "mine", "'infonce'"),
+        ("critic", "mlp", "'encode_and_dot'"),
+        ("encoder", "resnet", "'conv'"),
+    ],
+)
+def test_unknown_names_list_the_valid_ones(rows, tiny, param, value, listed):
+    with pytest.raises(InvalidParameterError, match=listed):
+        tiny(**{param: value}).fit(rows)
+
+
+class WrongScores(torch.nn.Module):
+    """A critic that returns (B, B) scores instead of (B, B, L)."""
+
+    def forward(self, local_features, global_vectors):
+        return global_vectors @ global_vectors.T
+
+
+def test_a_user_critic_of_the_wrong_output_shape_is_refused(rows, tiny):
+    with pytest.raises(ValueError, match=r"critic must return scores of shape"):
+        tiny(critic=WrongScores(), alpha=0.0).fit(rows)

@@ -1,0 +1,3 @@
+"""The version of sk_dim."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,123 @@
+"""Pickle, joblib and save/load round trips, and version checks."""
+
+import json
+import pickle
+import sys
+
+import joblib
+import numpy as np
+import pytest
+import torch
+
+from sk_dim import DeepInfoMaxTransformer, __version__
+from sk_dim.estimators import DV
+from sk_dim.exceptions import InconsistentVersionWarning
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X, _ = digits
+    model = DeepInfoMaxTransformer(
+        n_components=8, critic_width=32, batch_size=32, max_epochs=2, random_state=0
+    )
+    return model.fit(X)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_pickle_and_joblib_round_trips(digits, fitted, tmp_path, dump):
+    X, _ = digits
+    path = tmp_path / "model"
+    if dump == "pickle":
+        path.write_bytes(pickle.dumps(fitted))
+        restored = pickle.loads(path.read_bytes())
+    else:
+        joblib.dump(fitted, path)
+        restored = joblib.load(path)
+    np.testing.assert_array_equal(restored.transform(X), fitted.transform(X))
+    assert restored.score(X) == pytest.approx(fitted.score(X))
+
+
+def test_a_pickle_of_another_version_warns(fitted):
+    state = fitted.__getstate__()
+    assert state["_sk_dim_version"] == __version__
+    state["_sk_dim_version"] = "0.0.1"
+    restored = DeepInfoMaxTransformer.__new__(DeepInfoMaxTransformer)
+    with pytest.warns(InconsistentVersionWarning, match="saved with sk_dim 0.0.1"):
+        restored.__setstate__(state)
+
+
+@pytest.mark.parametrize("safetensors", [True, False])
+def test_save_and_load_give_the_same_model(
+    digits, fitted, tmp_path, monkeypatch, safetensors
+):
+    if safetensors:
+        pytest.importorskip("safetensors")
+    else:
+        monkeypatch.setitem(sys.modules, "safetensors", None)  # not installed
+    X, _ = digits
+    folder = fitted.save(tmp_path / "model")
+    weights = "weights.safetensors" if safetensors else "weights.pt"
+    assert sorted(path.name for path in folder.iterdir()) == ["config.json", weights]
+    loaded = DeepInfoMaxTransformer.load(folder, device="cpu")
+    np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
+    assert loaded.score(X) == pytest.approx(fitted.score(X))
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.n_iter_ == 2 and loaded.loss_curve_ == fitted.loss_curve_
+    loaded.partial_fit(X)
+    assert loaded.n_iter_ == 3
+
+
+def test_save_keeps_image_layout_and_feature_names(small_images, tiny, tmp_path):
+    pd = pytest.importorskip("pandas")
+    images = np.moveaxis(small_images, 1, -1)  # channels last
+    model = tiny(gamma=0.5, batch_size=20).fit(images)
+    loaded = DeepInfoMaxTransformer.load(model.save(tmp_path / "images"))
+    np.testing.assert_allclose(loaded.transform(images), model.transform(images))
+    frame = pd.DataFrame(
+        np.random.default_rng(0).normal(size=(40, 3)), columns=["a", "b", "c"]
+    )
+    rows = tiny(batch_size=8).fit(frame)
+    loaded = DeepInfoMaxTransformer.load(rows.save(tmp_path / "rows"))
+    assert list(loaded.feature_names_in_) == ["a", "b", "c"]
+    np.testing.assert_array_equal(loaded.transform(frame), rows.transform(frame))
+
+
+def test_the_saved_config_is_plain_json(fitted, tmp_path):
+    config = json.loads((fitted.save(tmp_path / "m") / "config.json").read_text())
+    assert config["class"] == "DeepInfoMaxTransformer"
+    assert config["version"] == __version__
+    assert config["params"]["n_components"] == 8
+    assert config["fitted"]["n_features_in"] == 64
+
+
+def test_loading_another_version_warns_and_bad_folders_are_refused(fitted, tmp_path):
+    folder = fitted.save(tmp_path / "model")
+    config_file = folder / "config.json"
+    config = json.loads(config_file.read_text())
+    config_file.write_text(json.dumps({**config, "version": "9.9"}))
+    with pytest.warns(InconsistentVersionWarning, match="saved with sk_dim 9.9"):
+        DeepInfoMaxTransformer.load(folder)
+    config_file.write_text(json.dumps({**config, "format": 99}))
+    with pytest.raises(ValueError, match="format 99"):
+        DeepInfoMaxTransformer.load(folder)
+    with pytest.raises(FileNotFoundError, match="no saved model"):
+        DeepInfoMaxTransformer.load(tmp_path / "missing")
+
+
+def test_save_refuses_parameters_that_are_not_json(digits, tiny, tmp_path):
+    X, _ = digits
+    model = tiny(mi_estimator=DV(moving_average=0.1)).fit(X)
+    with pytest.raises(TypeError, match="mi_estimator=DV.* pickle or joblib"):
+        model.save(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
+def test_a_gpu_saved_model_loads_on_the_cpu(fitted, digits, tmp_path):
+    X, _ = digits
+    folder = fitted.save(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    config["fitted"]["device"] = "cuda:0"
+    (folder / "config.json").write_text(json.dumps(config))
+    loaded = DeepInfoMaxTransformer.load(folder, device="cpu")
+    assert loaded.device_ == torch.device("cuda:0")
+    np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))

@@ -1,0 +1,160 @@
+"""Stopping rules, interruption, user callbacks and partial_fit."""
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from skorch.callbacks import Callback
+
+from sk_dim import DeepInfoMaxTransformer
+
+
+class EpochCounter(Callback):
+    """Counts the epochs it sees."""
+
+    def __init__(self):
+        self.epochs = 0
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs += 1
+
+
+class InterruptAt(Callback):
+    """Raises KeyboardInterrupt, as Ctrl-C does, at a given training step."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_train_begin(self, net, **kwargs):
+        self.seen_ = 0
+
+    def on_batch_end(self, net, **kwargs):
+        self.seen_ += 1
+        if self.seen_ == self.step:
+            raise KeyboardInterrupt
+
+
+def test_a_plateau_of_the_training_loss_stops_the_fit(digits, tiny):
+    X, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = tiny(lr=1e-7, max_epochs=20, n_iter_no_change=2, tol=0.05).fit(X)
+    assert model.n_iter_ == 3  # the first epoch sets the best loss, two do not beat it
+    assert model.validation_scores_ is None
+
+
+def test_a_fit_still_improving_at_max_epochs_warns(digits, tiny):
+    X, _ = digits
+    with pytest.warns(ConvergenceWarning, match="training loss still changed"):
+        model = tiny(max_epochs=2, tol=0.0).fit(X)
+    assert model.n_iter_ == 2
+
+
+def held_out_split(X, validation_fraction, random_state):
+    """The validation samples that fit holds out with these settings."""
+    rng = np.random.RandomState(random_state)
+    rng.randint(np.iinfo(np.int32).max)  # the seed of the networks
+    n_valid = int(np.ceil(validation_fraction * len(X)))
+    return X[rng.permutation(len(X))[:n_valid]]
+
+
+def test_early_stopping_keeps_the_weights_of_the_best_held_out_epoch(digits, tiny):
+    X, _ = digits
+    # a constant, high learning rate: the held-out bound rises, then falls
+    model = tiny(
+        early_stopping=True,
+        max_epochs=5,
+        n_iter_no_change=5,
+        lr=0.05,
+        lr_schedule="constant",
+    )
+    model.fit(X)
+    scores = model.validation_scores_
+    assert len(scores) == model.n_iter_ == len(model.loss_curve_) == 5
+    assert np.argmax(scores) < len(scores) - 1  # a later epoch was worse
+    assert model.best_validation_score_ == max(scores)
+    valid = held_out_split(X, model.validation_fraction, random_state=0)
+    assert model.score(valid) == pytest.approx(max(scores), rel=1e-5)
+
+
+def test_early_stopping_needs_enough_samples(digits, tiny):
+    X, _ = digits
+    with pytest.raises(ValueError, match="at least 2 validation samples"):
+        tiny(early_stopping=True, validation_fraction=0.01, batch_size=2).fit(X[:50])
+    with pytest.raises(ValueError, match="after holding out validation data"):
+        tiny(early_stopping=True, batch_size=46).fit(X[:50])  # 45 left
+
+
+def test_keyboard_interrupt_leaves_a_usable_model(digits, tiny):
+    X, _ = digits
+    with pytest.warns(UserWarning, match="interrupted by the user after 1 of 3"):
+        model = tiny(max_epochs=3, callbacks=[InterruptAt(step=70)]).fit(X)
+    assert model.n_iter_ == 1 == len(model.loss_curve_)
+    out = model.transform(X)
+    assert out.shape == (len(X), 8) and np.isfinite(out).all()
+
+
+def test_user_callbacks_are_copied_and_run(digits, tiny):
+    X, _ = digits
+    counter = EpochCounter()
+    callbacks = [counter, ("named", EpochCounter())]
+    before = copy.deepcopy(callbacks)
+    model = tiny(max_epochs=2, callbacks=callbacks).fit(X)
+    assert counter.epochs == 0 and callbacks[1][1].epochs == 0
+    assert [type(c) for c in callbacks] == [type(c) for c in before]
+    fitted = dict(model.net_.callbacks_)
+    assert fitted["EpochCounter"].epochs == 2 and fitted["named"].epochs == 2
+
+
+def test_partial_fit_trains_one_epoch_per_chunk(digits, tiny):
+    X, _ = digits
+    model = tiny()
+    for chunk in np.array_split(X, 3):
+        model.partial_fit(chunk)
+    assert model.n_iter_ == 3 == len(model.loss_curve_)
+    assert model.transform(X).shape == (len(X), 8)
+    again = tiny()
+    for chunk in np.array_split(X, 3):
+        again.partial_fit(chunk)
+    np.testing.assert_array_equal(again.transform(X), model.transform(X))
+    with pytest.raises(ValueError, match="X has 10 features"):
+        model.partial_fit(X[:, :10])
+    assert model.n_iter_ == 3
+
+
+def test_partial_fit_continues_a_fit_at_the_constant_rate(digits, tiny):
+    X, _ = digits
+    model = tiny(max_epochs=2).fit(X)
+    assert model.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0)
+    model.partial_fit(X)
+    assert model.n_iter_ == 3
+    assert model.net_.optimizer_.param_groups[0]["lr"] == model.lr
+    with pytest.raises(ValueError, match="batch_size=32 is larger"):
+        model.partial_fit(X[:10])
+
+
+def test_a_failed_refit_leaves_the_model_as_it_was(digits, tiny):
+    X, _ = digits
+    model = tiny().fit(X)
+    before = model.transform(X)
+    state = dict(model.__dict__)
+    for bad in (X[:, :10][:5], np.full_like(X, np.nan), X.reshape(len(X), 8, 8)[:4]):
+        with pytest.raises(ValueError):
+            model.fit(bad)
+    with pytest.raises(ValueError, match="augmentation must return"):
+        model.set_params(augmentation=lambda x: x[:, :3]).fit(X)
+    model.set_params(augmentation="auto")
+    assert model.__dict__.keys() == state.keys()
+    assert model.n_features_in_ == 64 and model.net_ is state["net_"]
+    np.testing.assert_array_equal(model.transform(X), before)
+
+
+def test_defaults_of_the_stopping_rule():
+    model = DeepInfoMaxTransformer()
+    assert (model.tol, model.n_iter_no_change, model.early_stopping) == (
+        1e-2,
+        3,
+        False,
+    )
