@@ -244,6 +244,10 @@ def test_in_a_pipeline_set_output_pandas(digits, tiny):
     out = dim.transform(frame)
     assert isinstance(out, pd.DataFrame)
     assert list(out.columns) == list(dim.get_feature_names_out())
+    assert list(out.columns[:2]) == [
+        "deepinfomaxtransformer0",
+        "deepinfomaxtransformer1",
+    ]
     assert list(dim.feature_names_in_) == list(frame.columns)
 
 
