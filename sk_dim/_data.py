@@ -174,10 +174,17 @@ class InputEncoder(nn.Module):
         if channels_last:
             encoder.to(memory_format=torch.channels_last)
 
-    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _prepare(self, inputs: torch.Tensor) -> torch.Tensor:
         inputs = self.standardize(inputs)
         if self.flatten:
-            inputs = inputs.flatten(1)
-        elif self.channels_last:
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
-        return self.encoder(inputs)
+            return inputs.flatten(1)
+        if self.channels_last:
+            return inputs.contiguous(memory_format=torch.channels_last)
+        return inputs
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.encoder(self._prepare(inputs))
+
+    def features(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The encoder's taps (see :mod:`sk_dim.encoders`) of raw inputs."""
+        return self.encoder.features(self._prepare(inputs))

@@ -174,6 +174,14 @@ class DeepInfoMaxTransformer(
         torch random state is left untouched.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar with the loss.
+    output : {"global", "fc", "conv", "local"}, default="global"
+        Layer of the encoder that ``transform`` returns, the paper's taps:
+        "global" is Y (``n_components`` values); "fc" the fully connected
+        layer below it (the last hidden layer of the MLP encoder); "conv" the
+        map of the last convolution, flattened (convolutional encoder only);
+        "local" the local feature map, flattened. It is read by
+        ``transform``, so one fitted model serves every layer through
+        ``set_params(output=...)``.
 
     Attributes
     ----------
@@ -256,6 +264,7 @@ class DeepInfoMaxTransformer(
         "compile": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "output": [StrOptions({"global", "fc", "conv", "local"})],
     }
 
     def __init__(
@@ -286,6 +295,7 @@ class DeepInfoMaxTransformer(
         compile=False,
         random_state=None,
         verbose=0,
+        output="global",
     ):
         self.n_components = n_components
         self.alpha = alpha
@@ -312,6 +322,7 @@ class DeepInfoMaxTransformer(
         self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
+        self.output = output
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -440,6 +451,7 @@ class DeepInfoMaxTransformer(
         self, X: np.ndarray, X_valid: np.ndarray | None, incremental: bool
     ) -> None:
         """Run the epochs of ``fit`` or the one of ``partial_fit``, then report."""
+        self._check_output()
         net = self.net_
         epochs = 1 if incremental else self.max_epochs
         valid = None if X_valid is None else as_tensor(X_valid, self._layout)
@@ -531,7 +543,7 @@ class DeepInfoMaxTransformer(
         return self
 
     def transform(self, X):
-        """Encode X to its global representation Y.
+        """Encode X to its representation: Y, or the layer named by ``output``.
 
         Parameters
         ----------
@@ -540,24 +552,39 @@ class DeepInfoMaxTransformer(
 
         Returns
         -------
-        Y : ndarray of shape (n_samples, n_components), dtype float32
-            The learned representation.
+        Y : ndarray of shape (n_samples, n_features_out), dtype float32
+            The learned representation: (n_samples, n_components) for the
+            default ``output="global"``.
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
+        self._check_output()
         encoder = self.net_.module_
         encoder.eval()
-        output = np.empty((len(X), self.n_components), dtype=np.float32)
+        output = np.empty((len(X), self._n_features_out), dtype=np.float32)
         start = 0
         data = as_tensor(X, self._layout)
         device = torch.device(self.net_.device)
         batches = TensorBatches(data, inference_batch_size(device), device=device)
         with torch.inference_mode(), self.net_.autocast(), compute_settings(device):
             for batch, _ in batches:
-                _, global_vector = encoder(batch)
-                output[start : start + len(batch)] = global_vector.float().cpu()
+                if self.output == "global":
+                    _, features = encoder(batch)
+                else:
+                    features = encoder.features(batch)[self.output].flatten(1)
+                output[start : start + len(batch)] = features.float().cpu()
                 start += len(batch)
         return output
+
+    def _check_output(self) -> None:
+        encoder = self.net_.module.encoder  # also before the net is initialised
+        taps = encoder.feature_sizes
+        if self.output not in taps:
+            raise ValueError(
+                f"output={self.output!r} is not a layer of the "
+                f"{type(encoder).__name__}; its layers are "
+                f"{sorted(taps)}."
+            )
 
     def score(self, X, y=None):
         """Mutual-information estimate of the fitted objective on X.
@@ -654,7 +681,7 @@ class DeepInfoMaxTransformer(
 
     @property
     def _n_features_out(self) -> int:
-        return self.n_components
+        return self.net_.module_.encoder.feature_sizes[self.output]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

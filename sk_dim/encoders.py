@@ -2,7 +2,9 @@
 
 Every encoder returns a pair ``(local_map, global_vector)``: ``local_map`` has
 shape (B, C, H', W') for images and (B, C, 1, 1) for feature rows, and
-``global_vector`` has shape (B, n_components).
+``global_vector`` has shape (B, n_components). ``features`` returns the layers
+a representation can be read from (the paper's taps), and ``feature_sizes``
+their sizes per sample.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ class ConvEncoder(nn.Module):
     of ``fc_features`` units (BatchNorm, ReLU) and a linear layer give the
     global vector.
 
+    The taps of ``features`` are the paper's: ``"local"`` (the local feature
+    map), ``"conv"`` (the map of the last convolution), ``"fc"`` (the fully
+    connected layer) and ``"global"`` (Y).
+
     Parameters
     ----------
     in_channels : int
@@ -91,14 +97,34 @@ class ConvEncoder(nn.Module):
         self.local_size = (local_height, local_width)
         top_channels = 2 * channels[-1]
         top_size = (local_height // 2) * (local_width // 2)
-        self.global_layers = nn.Sequential(
-            _conv_block(channels[-1], top_channels),
+        self.conv = _conv_block(channels[-1], top_channels)
+        self.fc = nn.Sequential(
             nn.Flatten(),
             nn.Linear(top_channels * top_size, fc_features, bias=False),
             nn.BatchNorm1d(fc_features),
             nn.ReLU(inplace=True),
-            nn.Linear(fc_features, n_components),
         )
+        self.head = nn.Linear(fc_features, n_components)
+        self.feature_sizes = {
+            "local": self.local_channels * local_height * local_width,
+            "conv": top_channels * top_size,
+            "fc": fc_features,
+            "global": n_components,
+        }
+
+    def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every tap of images of shape (B, C, H, W).
+
+        Returns
+        -------
+        dict
+            ``"local"`` (B, C', H', W'), ``"conv"`` (B, 2 C', H'/2, W'/2),
+            ``"fc"`` (B, fc_features) and ``"global"`` (B, n_components).
+        """
+        local_map = self.local_layers(images)
+        conv = self.conv(local_map)
+        fc = self.fc(conv)
+        return {"local": local_map, "conv": conv, "fc": fc, "global": self.head(fc)}
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode images of shape (B, C, H, W).
@@ -109,7 +135,7 @@ class ConvEncoder(nn.Module):
         global_vector : torch.Tensor of shape (B, n_components)
         """
         local_map = self.local_layers(images)
-        return local_map, self.global_layers(local_map)
+        return local_map, self.head(self.fc(self.conv(local_map)))
 
 
 class MLPEncoder(nn.Module):
@@ -118,7 +144,8 @@ class MLPEncoder(nn.Module):
     The first hidden layer plays the part of the local feature map (one
     location); the other hidden layers and a linear layer on top give the
     global vector, as the convolutional layers above the local map do for
-    images.
+    images. The taps of ``features`` are ``"local"`` (the first hidden
+    layer), ``"fc"`` (the last hidden layer) and ``"global"`` (Y).
 
     Parameters
     ----------
@@ -151,9 +178,26 @@ class MLPEncoder(nn.Module):
         self.local_layers = blocks[0]
         self.local_channels = sizes[1]
         self.local_size = (1, 1)
-        self.global_layers = nn.Sequential(
-            *blocks[1:], nn.Linear(sizes[-1], n_components)
-        )
+        self.hidden_layers = nn.Sequential(*blocks[1:])
+        self.head = nn.Linear(sizes[-1], n_components)
+        self.feature_sizes = {
+            "local": sizes[1],
+            "fc": sizes[-1],
+            "global": n_components,
+        }
+
+    def features(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every tap of rows of shape (B, n_features).
+
+        Returns
+        -------
+        dict
+            ``"local"`` (B, hidden, 1, 1), ``"fc"`` (B, last hidden) and
+            ``"global"`` (B, n_components).
+        """
+        local = self.local_layers(rows)
+        fc = self.hidden_layers(local)
+        return {"local": local[:, :, None, None], "fc": fc, "global": self.head(fc)}
 
     def forward(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode rows of shape (B, n_features).
@@ -163,5 +207,5 @@ class MLPEncoder(nn.Module):
         local_map : torch.Tensor of shape (B, hidden, 1, 1)
         global_vector : torch.Tensor of shape (B, n_components)
         """
-        hidden = self.local_layers(rows)
-        return hidden[:, :, None, None], self.global_layers(hidden)
+        local = self.local_layers(rows)
+        return local[:, :, None, None], self.head(self.hidden_layers(local))
