@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._callbacks import EarlyStopping, HeldOutBound, ProgressBar, StepScheduler
 from ._data import InputEncoder, InputLayout, Standardize
 from ._engine import DeepInfoMaxNet, adam_kernel
-from .augmentations import get_augmentation
-from .encoders import ConvEncoder, MLPEncoder
+from .augmentations import RandomOcclusion, get_augmentation
+from .encoders import ENCODERS, MLPEncoder, ModuleEncoder
 from .estimators import get_estimator
 from .objectives import DeepInfoMaxObjective
 from .prior import PriorDiscriminator
@@ -21,14 +22,36 @@ from .prior import PriorDiscriminator
 
 def _encoder_name(params: dict, layout: InputLayout) -> str:
     name = params["encoder"]
+    if isinstance(name, nn.Module):
+        return "module"
     if name == "auto":
         return "mlp" if layout.image_shape is None else "conv"
-    if name == "conv" and layout.image_shape is None:
+    if name in ENCODERS and layout.image_shape is None:
         raise ValueError(
-            "encoder='conv' needs images: pass 3-D or 4-D X, or 2-D X with "
+            f"encoder={name!r} needs images: pass 3-D or 4-D X, or 2-D X with "
             "image_shape=(C, H, W)."
         )
     return name
+
+
+def build_encoder(params: dict, layout: InputLayout) -> tuple[nn.Module, str]:
+    """The encoder of ``params`` for data of ``layout``, and its kind.
+
+    The kind is a key of :data:`~sk_dim.encoders.ENCODERS`, ``"mlp"`` or
+    ``"module"`` (a copy of the user's module, adapted by
+    :class:`~sk_dim.encoders.ModuleEncoder`).
+    """
+    n_components = params["n_components"]
+    kind = _encoder_name(params, layout)
+    if kind == "module":
+        module = copy.deepcopy(params["encoder"])
+        shape = layout.image_shape or layout.sample_shape
+        return ModuleEncoder(module, shape, n_components), kind
+    if kind == "mlp":
+        n_features = int(np.prod(layout.image_shape or layout.sample_shape))
+        return MLPEncoder(n_features, n_components), kind
+    channels, height, width = layout.image_shape
+    return ENCODERS[kind](channels, (height, width), n_components), kind
 
 
 def build_networks(
@@ -51,13 +74,22 @@ def build_networks(
         ``discriminator`` is None when ``gamma`` is 0.
     """
     n_components = params["n_components"]
-    encoder_name = _encoder_name(params, layout)
-    if encoder_name == "conv":
-        channels, height, width = layout.image_shape
-        encoder = ConvEncoder(channels, (height, width), n_components)
-    else:
-        n_features = int(np.prod(layout.image_shape or layout.sample_shape))
-        encoder = MLPEncoder(n_features, n_components)
+    encoder, kind = build_encoder(params, layout)
+    if params["beta"] > 0 and not getattr(encoder, "has_local_map", True):
+        raise ValueError(
+            f"The encoder module {type(params['encoder']).__name__} returns only "
+            "global vectors, but the local term (beta > 0) needs a local feature "
+            "map; set beta=0 to train the global term against the input, or "
+            "return (local_map, global_vector) from the module."
+        )
+    if params["coordinate_weight"] > 0 and (
+        not getattr(encoder, "has_local_map", True) or encoder.local_size == (1, 1)
+    ):
+        raise ValueError(
+            "coordinate_weight > 0 predicts the position of each local feature, "
+            f"but the {type(encoder).__name__} has no local feature map of "
+            "several locations; use an image encoder or set coordinate_weight=0."
+        )
     objective = DeepInfoMaxObjective(
         get_estimator(params["mi_estimator"]),
         params["critic"],
@@ -68,13 +100,14 @@ def build_networks(
         beta=params["beta"],
         embedding_dim=n_components,
         critic_hidden=params["critic_width"],
+        coordinate_weight=params["coordinate_weight"],
     )
     discriminator = PriorDiscriminator(n_components) if params["gamma"] > 0 else None
     module = InputEncoder(
         standardize,
         encoder,
-        flatten=encoder_name == "mlp",
-        channels_last=encoder_name == "conv",
+        flatten=kind == "mlp",
+        channels_last=kind in ENCODERS,
     )
     return module, objective, discriminator
 
@@ -97,6 +130,25 @@ def resolve_augmentation(
     return get_augmentation(name, layout.image_shape[1:])
 
 
+def resolve_occlusion(
+    occlusion: float, layout: InputLayout, standardize: Standardize
+) -> RandomOcclusion | None:
+    """The occlusion of the ``occlusion`` parameter, or None when it is 0.
+
+    The square's side is ``occlusion`` times the smaller side of the images
+    (one pixel at least), filled with the mean pixel.
+    """
+    if occlusion == 0:
+        return None
+    if layout.image_shape is None:
+        raise ValueError(
+            f"occlusion={occlusion} needs images, but X holds feature rows; pass "
+            "image_shape=(C, H, W) if the rows are images, or occlusion=0."
+        )
+    size = max(1, round(occlusion * min(layout.image_shape[1:])))
+    return RandomOcclusion(size, fill=float(standardize.offset))
+
+
 def make_net(
     params: dict,
     layout: InputLayout,
@@ -114,6 +166,7 @@ def make_net(
         gamma=params["gamma"],
         gradient_penalty=1.0,
         augment=resolve_augmentation(params["augmentation"], layout),
+        occlude=resolve_occlusion(params["occlusion"], layout, standardize),
         seed=seed,
         compile_step=params["compile"],
         optimizer=torch.optim.Adam,

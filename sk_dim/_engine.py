@@ -65,6 +65,10 @@ class DeepInfoMaxNet(NeuralNet):
         shape. With it, each step encodes two augmented views of every sample
         and scores the global vector of each view against the local features
         of the other; without it, one view is scored against itself.
+    occlude : callable or None, default=None
+        Maps a batch of images to occluded float images. With it, the global
+        vectors are computed from occluded inputs and the local maps from the
+        full ones (in one pass of the encoder over both).
     seed : int
         Seed of the batch permutations.
     compile_step : bool, default=False
@@ -90,6 +94,7 @@ class DeepInfoMaxNet(NeuralNet):
         gradient_penalty: float,
         augment: Callable[[torch.Tensor], torch.Tensor] | None,
         seed: int,
+        occlude: Callable[[torch.Tensor], torch.Tensor] | None = None,
         compile_step: bool = False,
         loss_sync_every: int = 50,
         **kwargs,
@@ -99,6 +104,7 @@ class DeepInfoMaxNet(NeuralNet):
         self.gamma = gamma
         self.gradient_penalty = gradient_penalty
         self.augment = augment
+        self.occlude = occlude
         self.seed = seed
         self.compile_step = compile_step
         self.loss_sync_every = loss_sync_every
@@ -267,7 +273,7 @@ class DeepInfoMaxNet(NeuralNet):
         """
         with self.autocast():
             if self.augment is None:
-                local_map, global_vector = self.module_(inputs)
+                local_map, global_vector = self._encode(inputs)
                 loss = self.criterion_(local_map, global_vector)
             else:
                 global_vector, loss = self._two_view_loss(inputs)
@@ -307,6 +313,16 @@ class DeepInfoMaxNet(NeuralNet):
             self._discriminator_step(encoded)
         return {"loss": loss.detach(), "y_pred": global_vector.detach()}
 
+    def _encode(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Local maps of ``inputs``, and global vectors of them once occluded."""
+        if self.occlude is None:
+            return self.module_(inputs)
+        inputs = inputs.float()
+        local_map, global_vector = self.module_(
+            torch.cat([inputs, self.occlude(inputs)])
+        )
+        return local_map.chunk(2)[0], global_vector.chunk(2)[1]
+
     def _two_view_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode two augmented views; score each view's Y against the other's map.
 
@@ -321,7 +337,7 @@ class DeepInfoMaxNet(NeuralNet):
                     "augmentation must return a tensor of the shape of its input "
                     f"{tuple(inputs.shape)}, got {describe(view)}."
                 )
-        local_map, global_vector = self.module_(torch.cat(views))
+        local_map, global_vector = self._encode(torch.cat(views))
         local_a, local_b = local_map.chunk(2)
         global_a, global_b = global_vector.chunk(2)
         loss = self.criterion_(local_a, global_b) + self.criterion_(local_b, global_a)

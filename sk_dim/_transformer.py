@@ -32,6 +32,7 @@ from ._runtime import compute_settings
 from ._version import __version__
 from .augmentations import AUGMENTATIONS
 from .critics import CRITICS
+from .encoders import ENCODERS
 from .estimators import MI_ESTIMATORS
 from .exceptions import InconsistentVersionWarning
 from .prior import PRIORS
@@ -94,18 +95,33 @@ class DeepInfoMaxTransformer(
         ``DV(moving_average=0.01)`` (copied at fit), or a function mapping a
         (B, B, L) score tensor to a scalar bound (see
         :mod:`sk_dim.estimators`).
-    critic : {"encode_and_dot", "separable", "bilinear", "dot", "concat"}, \
-            class or torch.nn.Module, default="encode_and_dot"
+    critic : {"encode_and_dot", "separable", "bilinear", "dot", "concat", \
+            "concat_and_convolve"}, class or torch.nn.Module, \
+            default="encode_and_dot"
         Critic scoring (global vector, local feature) pairs, built for each
-        active term (see :mod:`sk_dim.critics`). A module instance maps
+        active term (see :mod:`sk_dim.critics`). "encode_and_dot" and
+        "concat_and_convolve" are the paper's two; the latter costs memory in
+        proportion to ``batch_size**2`` times the number of local features,
+        so it suits the global term (DIM(G)) best. A module instance maps
         (B, L, C) and (B, D) features to (B, B, L) scores; it is copied at
         fit and serves a single term (alpha or beta 0).
     prior : {"uniform", "gaussian"}, default="uniform"
         Prior matched by the adversarial term: uniform on ``[0, 1]^d`` for
         ``sigmoid(Y)`` or standard normal for Y.
-    encoder : {"auto", "conv", "mlp"}, default="auto"
-        "auto" uses the convolutional encoder for images and the MLP for
-        feature rows; "mlp" also works on images (flattened).
+    encoder : {"auto", "conv", "resnet", "alexnet", "mlp"} or \
+            torch.nn.Module, default="auto"
+        "conv" is the paper's DCGAN-like encoder, "resnet" a small residual
+        network with the same stages and "alexnet" the paper's AlexNet-like
+        encoder for 64 pixel images (at least 16 pixels); all three size
+        themselves to the images and refuse images below their minimum
+        rather than resize them (see :mod:`sk_dim.encoders`). "mlp" encodes
+        feature rows, or flattened images. "auto" is "conv" for images and
+        "mlp" for rows. A module instance, copied at fit with its weights as
+        the starting point, receives standardised (B, C, H, W) images or
+        (B, F) rows and returns ``(local_map, global_vector)`` of shapes
+        (B, C', H', W') and (B, n_components), or only the global vectors;
+        then the global term scores Y against the input itself, and
+        ``beta`` must be 0.
     image_shape : tuple of int, default=None
         ``(C, H, W)`` or ``(H, W)`` when a 2-D X holds flattened images. Without
         it a 2-D X is treated as feature rows.
@@ -128,6 +144,17 @@ class DeepInfoMaxTransformer(
     critic_width : int, default=512
         Width of the critics' hidden layers. The critics embed both sides in a
         space of ``n_components`` dimensions.
+    occlusion : float in [0, 1), default=0.0
+        Side of a square, as a share of the images' smaller side, hidden at a
+        random place of each training image when computing Y; the local
+        features come from the full image, so Y must predict the hidden part
+        (the paper's occlusion). 0 disables it; images only. It doubles the
+        encoder's work per step.
+    coordinate_weight : float, default=0.0
+        Weight of the paper's coordinate prediction: a small network
+        predicts the row and column of each local feature from it and Y,
+        and its cross-entropy is added to the loss. 0 disables it; it needs a
+        local map of several locations (an image encoder).
     lr : float, default=1e-3
         Learning rate of Adam (betas 0.5, 0.999) for all networks.
     lr_schedule : {"cosine", "constant"}, default="cosine"
@@ -245,12 +272,14 @@ class DeepInfoMaxTransformer(
         "gamma": [Interval(Real, 0, None, closed="left")],
         "mi_estimator": [StrOptions(set(MI_ESTIMATORS)), callable],
         "prior": [StrOptions(set(PRIORS))],
-        "encoder": [StrOptions({"auto", "conv", "mlp"})],
+        "encoder": [StrOptions({"auto", "mlp", *ENCODERS}), nn.Module],
         "image_shape": [None, tuple, list],
         "channels": [StrOptions({"auto", "first", "last"})],
         "augmentation": [None, StrOptions({"auto", *AUGMENTATIONS}), callable],
         "critic": [StrOptions(set(CRITICS)), type, nn.Module],
         "critic_width": [Interval(Integral, 1, None, closed="left")],
+        "occlusion": [Interval(Real, 0, 1, closed="left")],
+        "coordinate_weight": [Interval(Real, 0, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
@@ -282,6 +311,8 @@ class DeepInfoMaxTransformer(
         channels="auto",
         augmentation="auto",
         critic_width=512,
+        occlusion=0.0,
+        coordinate_weight=0.0,
         lr=1e-3,
         lr_schedule="cosine",
         batch_size=64,
@@ -309,6 +340,8 @@ class DeepInfoMaxTransformer(
         self.channels = channels
         self.augmentation = augmentation
         self.critic_width = critic_width
+        self.occlusion = occlusion
+        self.coordinate_weight = coordinate_weight
         self.lr = lr
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size

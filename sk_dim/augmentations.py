@@ -1,4 +1,4 @@
-"""Image augmentations for training on two views of each image.
+"""Image augmentations for training on two views of each image, and occlusion.
 
 Each augmentation maps a batch of float images of shape (B, C, H, W) to a batch
 of the same shape, drawing its random parameters independently for every image
@@ -13,6 +13,7 @@ import torch.nn.functional as F
 __all__ = [
     "AUGMENTATIONS",
     "RandomCrops",
+    "RandomOcclusion",
     "crop_padding",
     "get_augmentation",
     "random_crop",
@@ -147,3 +148,48 @@ def get_augmentation(name: str, image_size: tuple[int, int]) -> RandomCrops:
             f"Unknown augmentation {name!r}; expected one of {list(AUGMENTATIONS)}."
         )
     return RandomCrops(crop_padding(*image_size), flip=name == "crop_flip")
+
+
+class RandomOcclusion:
+    """Fill one square at a random place of each image with a constant.
+
+    Deep InfoMax's occlusion computes Y from images occluded this way and
+    the local features from the full images, so that Y must carry what the
+    unoccluded part says about the hidden one.
+
+    Parameters
+    ----------
+    size : int
+        Side of the square, in pixels.
+    fill : float
+        Value of the occluded pixels (the mean pixel, so that the square is
+        zero after standardisation).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.augmentations import RandomOcclusion
+    >>> occluded = RandomOcclusion(size=4, fill=0.0)(torch.ones(2, 1, 8, 8))
+    >>> (occluded == 0).sum(dim=(1, 2, 3)).tolist()
+    [16, 16]
+    """
+
+    def __init__(self, size: int, fill: float):
+        self.size = size
+        self.fill = fill
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        """Occlude a batch of shape (B, C, H, W); returns float images."""
+        batch, _, height, width = images.shape
+        device = images.device
+        top = torch.randint(0, height - self.size + 1, (batch, 1), device=device)
+        left = torch.randint(0, width - self.size + 1, (batch, 1), device=device)
+        rows = torch.arange(height, device=device)  # (H,)
+        cols = torch.arange(width, device=device)  # (W,)
+        in_rows = (rows >= top) & (rows < top + self.size)  # (B, H)
+        in_cols = (cols >= left) & (cols < left + self.size)  # (B, W)
+        mask = in_rows[:, None, :, None] & in_cols[:, None, None, :]  # (B, 1, H, W)
+        return images.float().masked_fill(mask, self.fill)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size}, fill={self.fill})"

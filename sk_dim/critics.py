@@ -10,12 +10,14 @@ at once. The families of Tschannen et al. (2020):
 - ``"encode_and_dot"``: the separable critic of Deep InfoMax, with residual
   heads and BatchNorm (the default);
 - ``"concat"``: an MLP on the concatenated pair, evaluated on all B x B x L
-  pairs (memory grows as B^2 L times its width).
+  pairs (memory grows as B^2 L times its width);
+- ``"concat_and_convolve"``: the concat critic of Deep InfoMax, with two
+  hidden layers (1x1 convolutions over the map with Y replicated).
 
 Inner products are divided by the square root of their size (as in scaled
 dot-product attention) so that initial scores are of order one whatever the
 width; without it, wide critics saturate the estimators and training diverges.
-Critics other than ``"concat"`` also expose ``embed``, the two embeddings whose
+Critics other than the concat ones also expose ``embed``, the two embeddings whose
 inner product is the score, which :class:`~sk_dim.estimators.SecondOrder` reads.
 """
 
@@ -29,6 +31,7 @@ from torch import nn
 __all__ = [
     "CRITICS",
     "BilinearCritic",
+    "ConcatAndConvolveCritic",
     "ConcatCritic",
     "DotCritic",
     "EncodeAndDotCritic",
@@ -240,7 +243,9 @@ class ConcatCritic(nn.Module):
     local_features, global_features : int
         Sizes of both sides.
     hidden_features : int
-        Width of the hidden layer.
+        Width of the hidden layers.
+    n_hidden_layers : int, default=1
+        Number of hidden layers (ReLU).
 
     Examples
     --------
@@ -256,11 +261,16 @@ class ConcatCritic(nn.Module):
         local_features: int,
         global_features: int,
         hidden_features: int,
+        n_hidden_layers: int = 1,
         **unused,
     ):
         super().__init__()
         self.local_layer = nn.Linear(local_features, hidden_features)
         self.global_layer = nn.Linear(global_features, hidden_features, bias=False)
+        deeper = []
+        for _ in range(n_hidden_layers - 1):
+            deeper += [nn.Linear(hidden_features, hidden_features), nn.ReLU()]
+        self.deeper_layers = nn.Sequential(*deeper)
         self.output = nn.Linear(hidden_features, 1)
 
     def forward(
@@ -270,7 +280,46 @@ class ConcatCritic(nn.Module):
         local_hidden = self.local_layer(local_features)  # (B, L, H)
         global_hidden = self.global_layer(global_features)  # (B, H)
         hidden = torch.relu(global_hidden[:, None, None] + local_hidden[None])
-        return self.output(hidden).squeeze(-1)  # (B, B, L)
+        return self.output(self.deeper_layers(hidden)).squeeze(-1)  # (B, B, L)
+
+
+class ConcatAndConvolveCritic(ConcatCritic):
+    """The concat-and-convolve critic of Deep InfoMax.
+
+    Y is concatenated with the local feature at every location and scored by
+    two hidden layers (ReLU) and a linear output, which are the paper's 1x1
+    convolutions over the map with Y replicated at each location; for the
+    global term, the flattened map is concatenated with Y as in the paper's
+    DIM(G). Scores of all B x B x L pairs cost memory in proportion to
+    ``B^2 L hidden_features``: light for the global term (L = 1), heavy for
+    the local one.
+
+    Parameters
+    ----------
+    local_features, global_features : int
+        Sizes of both sides.
+    hidden_features : int
+        Width of the two hidden layers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.critics import ConcatAndConvolveCritic
+    >>> critic = ConcatAndConvolveCritic(6, 4, hidden_features=8)
+    >>> critic(torch.randn(3, 5, 6), torch.randn(3, 4)).shape
+    torch.Size([3, 3, 5])
+    """
+
+    def __init__(
+        self,
+        local_features: int,
+        global_features: int,
+        hidden_features: int,
+        **unused,
+    ):
+        super().__init__(
+            local_features, global_features, hidden_features, n_hidden_layers=2
+        )
 
 
 #: Critics by name.
@@ -280,6 +329,7 @@ CRITICS: dict[str, type[nn.Module]] = {
     "bilinear": BilinearCritic,
     "dot": DotCritic,
     "concat": ConcatCritic,
+    "concat_and_convolve": ConcatAndConvolveCritic,
 }
 
 

@@ -5,6 +5,14 @@ shape (B, C, H', W') for images and (B, C, 1, 1) for feature rows, and
 ``global_vector`` has shape (B, n_components). ``features`` returns the layers
 a representation can be read from (the paper's taps), and ``feature_sizes``
 their sizes per sample.
+
+The image encoders size themselves to the input instead of resizing it: the
+DCGAN-like :class:`ConvEncoder` and the :class:`ResNetEncoder` halve the image
+until its larger side is at most 8, and :class:`AlexNetEncoder` gives the
+paper's 384 x 15 x 15 local map at 64 pixels. Inputs below an encoder's
+minimum size are refused; resize them beforehand (for example with
+``torch.nn.functional.interpolate``) to use it. :class:`ModuleEncoder` adapts
+any user module.
 """
 
 from __future__ import annotations
@@ -16,7 +24,17 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-__all__ = ["MIN_IMAGE_SIZE", "ConvEncoder", "MLPEncoder"]
+from ._checks import describe
+
+__all__ = [
+    "ENCODERS",
+    "MIN_IMAGE_SIZE",
+    "AlexNetEncoder",
+    "ConvEncoder",
+    "MLPEncoder",
+    "ModuleEncoder",
+    "ResNetEncoder",
+]
 
 #: Smallest height and width the convolutional encoder accepts.
 MIN_IMAGE_SIZE = 8
@@ -34,6 +52,37 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     )
 
 
+class ResidualBlock(nn.Module):
+    """Basic residual block of stride 2 (He et al. 2016): halves the size.
+
+    Two 3x3 convolutions with BatchNorm, and a strided 1x1 convolution with
+    BatchNorm as the shortcut, followed by a ReLU of the sum.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels of the input and output maps.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.residual = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+        )
+        self.shortcut = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1, stride=2, bias=False),
+            nn.BatchNorm2d(out_channels),
+        )
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Map (B, C_in, H, W) to (B, C_out, ceil(H / 2), ceil(W / 2))."""
+        return torch.relu(self.residual(inputs) + self.shortcut(inputs))
+
+
 def n_local_layers(height: int, width: int) -> int:
     """Number of stride-2 convolutions before the local feature map.
 
@@ -44,7 +93,88 @@ def n_local_layers(height: int, width: int) -> int:
     return max(1, math.ceil(math.log2(side / _MAX_LOCAL_SIZE)))
 
 
-class ConvEncoder(nn.Module):
+def _check_image_size(encoder: str, image_size: tuple[int, int], minimum: int) -> None:
+    height, width = image_size
+    if min(height, width) < minimum:
+        raise ValueError(
+            f"The {encoder} encoder needs images of at least {minimum}x{minimum} "
+            f"pixels, got {height}x{width}; resize the images or pick another "
+            "encoder."
+        )
+
+
+def _dry_run(
+    module: nn.Module, method: str, in_channels: int, image_size: tuple[int, int]
+):
+    """``module.method`` of one blank image, in evaluation mode, without gradients."""
+    was_training = module.training
+    with torch.no_grad():
+        output = getattr(module.eval(), method)(
+            torch.zeros(1, in_channels, *image_size)
+        )
+    module.train(was_training)
+    return output
+
+
+class _TappedImageEncoder(nn.Module):
+    """An image encoder of four stages, each one of the paper's taps.
+
+    Subclasses build ``local_layers`` (input to local map), ``conv`` (local
+    map to the last convolutional map), ``fc`` (to the fully connected layer)
+    and ``head`` (to Y), then call ``_measure`` with the input shape.
+    """
+
+    def _measure(self, in_channels: int, image_size: tuple[int, int]) -> None:
+        """Set ``local_channels``, ``local_size`` and ``feature_sizes``."""
+        taps = _dry_run(self, "features", in_channels, image_size)
+        self.local_channels, *local_size = taps["local"].shape[1:]
+        self.local_size = tuple(local_size)
+        self.feature_sizes = {name: tap[0].numel() for name, tap in taps.items()}
+
+    def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every tap of images of shape (B, C, H, W).
+
+        Returns
+        -------
+        dict
+            ``"local"`` (B, C', H', W'), ``"conv"`` (the last convolutional
+            map), ``"fc"`` (B, fc_features) and ``"global"`` (B, n_components).
+        """
+        local_map = self.local_layers(images)
+        conv = self.conv(local_map)
+        fc = self.fc(conv)
+        return {"local": local_map, "conv": conv, "fc": fc, "global": self.head(fc)}
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode images of shape (B, C, H, W).
+
+        Returns
+        -------
+        local_map : torch.Tensor of shape (B, C', H', W')
+        global_vector : torch.Tensor of shape (B, n_components)
+        """
+        local_map = self.local_layers(images)
+        return local_map, self.head(self.fc(self.conv(local_map)))
+
+
+def _fully_connected(in_features: int, out_features: int) -> nn.Sequential:
+    """Flatten, then Linear, BatchNorm and ReLU."""
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(in_features, out_features, bias=False),
+        nn.BatchNorm1d(out_features),
+        nn.ReLU(inplace=True),
+    )
+
+
+def _output_size(
+    layers: nn.Module, in_channels: int, image_size: tuple[int, int]
+) -> int:
+    """Values per sample that ``layers`` give for images of ``image_size``."""
+    return _dry_run(layers, "forward", in_channels, image_size)[0].numel()
+
+
+class ConvEncoder(_TappedImageEncoder):
     """DCGAN-like convolutional encoder of Deep InfoMax, sized to the input.
 
     Stride-2 convolutions of 64, 128, 256, ... channels (4x4, BatchNorm, ReLU)
@@ -68,7 +198,19 @@ class ConvEncoder(nn.Module):
         Size of the global vector.
     fc_features : int, default=1024
         Width of the fully connected layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.encoders import ConvEncoder
+    >>> encoder = ConvEncoder(1, (28, 28), n_components=64)
+    >>> local_map, y = encoder(torch.zeros(2, 1, 28, 28))
+    >>> tuple(local_map.shape), tuple(y.shape)
+    ((2, 128, 7, 7), (2, 64))
     """
+
+    #: Smallest height and width accepted.
+    min_size = MIN_IMAGE_SIZE
 
     def __init__(
         self,
@@ -78,64 +220,140 @@ class ConvEncoder(nn.Module):
         fc_features: int = 1024,
     ):
         super().__init__()
-        height, width = image_size
-        if min(height, width) < MIN_IMAGE_SIZE:
-            raise ValueError(
-                f"The convolutional encoder needs images of at least "
-                f"{MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE} pixels, got {height}x{width}."
-            )
-        channels = [in_channels]
-        for depth in range(n_local_layers(height, width)):
+        _check_image_size("convolutional", image_size, self.min_size)
+        self.local_layers = self._stem(in_channels)
+        channels = [
+            self.local_layers[0].out_channels if self.local_layers else in_channels
+        ]
+        for depth in range(n_local_layers(*image_size)):
             channels.append(64 * 2**depth)
-        self.local_layers = nn.Sequential(
-            *(_conv_block(c_in, c_out) for c_in, c_out in pairwise(channels))
+        self.local_layers.extend(
+            self.block(c_in, c_out) for c_in, c_out in pairwise(channels)
         )
-        local_height, local_width = height, width
-        for _ in channels[1:]:
-            local_height, local_width = local_height // 2, local_width // 2
-        self.local_channels = channels[-1]
-        self.local_size = (local_height, local_width)
-        top_channels = 2 * channels[-1]
-        top_size = (local_height // 2) * (local_width // 2)
-        self.conv = _conv_block(channels[-1], top_channels)
-        self.fc = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(top_channels * top_size, fc_features, bias=False),
-            nn.BatchNorm1d(fc_features),
+        self.conv = self.block(channels[-1], 2 * channels[-1])
+        conv_size = _output_size(
+            nn.Sequential(self.local_layers, self.conv), in_channels, image_size
+        )
+        self.fc = _fully_connected(conv_size, fc_features)
+        self.head = nn.Linear(fc_features, n_components)
+        self._measure(in_channels, image_size)
+
+    #: Builds one stage halving the map, from (in_channels, out_channels).
+    block = staticmethod(_conv_block)
+
+    def _stem(self, in_channels: int) -> nn.Sequential:
+        """Layers before the first stage: none."""
+        return nn.Sequential()
+
+
+class ResNetEncoder(ConvEncoder):
+    """A small residual network with the stages and taps of :class:`ConvEncoder`.
+
+    A 3x3 convolution of 32 channels (BatchNorm, ReLU) at full resolution,
+    then one :class:`ResidualBlock` in place of each strided convolution of
+    the DCGAN-like encoder: the same channels (64, 128, ...), local map
+    (128 x 7 x 7 at 28 pixels) and taps, with twice the depth and a shortcut
+    around each stage.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images.
+    image_size : tuple of int
+        ``(height, width)`` of the input images, each at least 8.
+    n_components : int
+        Size of the global vector.
+    fc_features : int, default=1024
+        Width of the fully connected layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.encoders import ResNetEncoder
+    >>> encoder = ResNetEncoder(3, (32, 32), n_components=64)
+    >>> encoder.feature_sizes
+    {'local': 8192, 'conv': 4096, 'fc': 1024, 'global': 64}
+    """
+
+    block = ResidualBlock
+
+    def _stem(self, in_channels: int) -> nn.Sequential:
+        """3x3 convolution of 32 channels at full resolution, BatchNorm, ReLU."""
+        return nn.Sequential(
+            nn.Conv2d(in_channels, 32, 3, padding=1, bias=False),
+            nn.BatchNorm2d(32),
             nn.ReLU(inplace=True),
         )
+
+
+def _alexnet_conv(in_channels: int, out_channels: int) -> list[nn.Module]:
+    """3x3 convolution of stride 1, BatchNorm and ReLU."""
+    return [
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    ]
+
+
+class AlexNetEncoder(_TappedImageEncoder):
+    """AlexNet-like encoder of Deep InfoMax for 64 pixel images.
+
+    3x3 convolutions (BatchNorm, ReLU) of 96 and 192 channels, each followed
+    by a 3x3 max-pooling of stride 2, and one of 384 channels give the local
+    map (384 x 15 x 15 at 64 pixels); convolutions of 384 and 192 channels
+    and a max-pooling give the "conv" tap (192 x 7 x 7), then a fully
+    connected layer of ``fc_features`` units and a linear layer give Y.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images.
+    image_size : tuple of int
+        ``(height, width)`` of the input images, each at least 16.
+    n_components : int
+        Size of the global vector.
+    fc_features : int, default=4096
+        Width of the fully connected layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.encoders import AlexNetEncoder
+    >>> encoder = AlexNetEncoder(3, (64, 64), n_components=64)
+    >>> encoder.local_channels, encoder.local_size
+    (384, (15, 15))
+    """
+
+    #: Smallest height and width accepted (three poolings leave 1 pixel).
+    min_size = 16
+
+    def __init__(
+        self,
+        in_channels: int,
+        image_size: tuple[int, int],
+        n_components: int,
+        fc_features: int = 4096,
+    ):
+        super().__init__()
+        _check_image_size("AlexNet-like", image_size, self.min_size)
+        self.local_layers = nn.Sequential(
+            *_alexnet_conv(in_channels, 96),
+            nn.MaxPool2d(3, stride=2),
+            *_alexnet_conv(96, 192),
+            nn.MaxPool2d(3, stride=2),
+            *_alexnet_conv(192, 384),
+        )
+        self.conv = nn.Sequential(
+            *_alexnet_conv(384, 384),
+            *_alexnet_conv(384, 192),
+            nn.MaxPool2d(3, stride=2),
+        )
+        conv_size = _output_size(
+            nn.Sequential(self.local_layers, self.conv), in_channels, image_size
+        )
+        self.fc = _fully_connected(conv_size, fc_features)
         self.head = nn.Linear(fc_features, n_components)
-        self.feature_sizes = {
-            "local": self.local_channels * local_height * local_width,
-            "conv": top_channels * top_size,
-            "fc": fc_features,
-            "global": n_components,
-        }
-
-    def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every tap of images of shape (B, C, H, W).
-
-        Returns
-        -------
-        dict
-            ``"local"`` (B, C', H', W'), ``"conv"`` (B, 2 C', H'/2, W'/2),
-            ``"fc"`` (B, fc_features) and ``"global"`` (B, n_components).
-        """
-        local_map = self.local_layers(images)
-        conv = self.conv(local_map)
-        fc = self.fc(conv)
-        return {"local": local_map, "conv": conv, "fc": fc, "global": self.head(fc)}
-
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encode images of shape (B, C, H, W).
-
-        Returns
-        -------
-        local_map : torch.Tensor of shape (B, C', H', W')
-        global_vector : torch.Tensor of shape (B, n_components)
-        """
-        local_map = self.local_layers(images)
-        return local_map, self.head(self.fc(self.conv(local_map)))
+        self._measure(in_channels, image_size)
 
 
 class MLPEncoder(nn.Module):
@@ -209,3 +427,121 @@ class MLPEncoder(nn.Module):
         """
         local = self.local_layers(rows)
         return local[:, :, None, None], self.head(self.hidden_layers(local))
+
+
+def _describe_output(output) -> str:
+    if isinstance(output, tuple | list):
+        return f"a {type(output).__name__} of " + ", ".join(map(describe, output))
+    return describe(output)
+
+
+class ModuleEncoder(nn.Module):
+    """Adapt a user module to the encoder interface of sk_dim.
+
+    The module receives the standardised inputs, images of shape
+    (B, C, H, W) or rows of shape (B, F), and returns either a pair
+    ``(local_map, global_vector)`` of shapes (B, C', H', W') and
+    (B, n_components), or only the global vectors. Without a local map the
+    input itself plays its part: the global term then scores Y against the
+    whole input, and terms that need local features are refused. A module
+    with its own ``features`` method and ``feature_sizes`` attribute (see
+    :class:`ConvEncoder`) exposes its taps to ``transform`` as well.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The user's encoder.
+    sample_shape : tuple of int
+        Shape of one input sample, ``(C, H, W)`` or ``(F,)``.
+    n_components : int
+        Expected size of the global vector.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from sk_dim.encoders import ModuleEncoder
+    >>> encoder = ModuleEncoder(nn.Linear(10, 4), (10,), n_components=4)
+    >>> encoder.has_local_map, encoder.feature_sizes
+    (False, {'global': 4})
+    """
+
+    def __init__(
+        self, module: nn.Module, sample_shape: tuple[int, ...], n_components: int
+    ):
+        super().__init__()
+        self.module = module
+        was_training = module.training
+        try:
+            with torch.no_grad():
+                output = module.eval()(torch.zeros(2, *sample_shape))
+        except Exception as error:
+            raise ValueError(
+                f"The encoder module {type(module).__name__} failed on a batch of "
+                f"shape {(2, *sample_shape)}: {type(error).__name__}: {error}"
+            ) from error
+        finally:
+            module.train(was_training)
+        self.has_local_map = isinstance(output, tuple | list)
+        if self.has_local_map:
+            if len(output) != 2:
+                raise ValueError(self._shape_error(output))
+            local_map, global_vector = output
+        else:
+            local_map = self._input_map(torch.zeros(2, *sample_shape))
+            global_vector = output
+        for tensor, ndim in ((local_map, 4), (global_vector, 2)):
+            if not isinstance(tensor, torch.Tensor) or tensor.ndim != ndim:
+                raise ValueError(self._shape_error(output))
+        if global_vector.shape[1] != n_components:
+            raise ValueError(
+                f"The encoder module returns global vectors of "
+                f"{global_vector.shape[1]} values, but n_components="
+                f"{n_components}; set n_components={global_vector.shape[1]}."
+            )
+        self.local_channels, *local_size = local_map.shape[1:]
+        self.local_size = tuple(local_size)
+        if hasattr(module, "features") and hasattr(module, "feature_sizes"):
+            self.feature_sizes = dict(module.feature_sizes)
+        elif self.has_local_map:
+            self.feature_sizes = {"local": local_map[0].numel(), "global": n_components}
+        else:
+            self.feature_sizes = {"global": n_components}
+
+    @staticmethod
+    def _input_map(inputs: torch.Tensor) -> torch.Tensor:
+        """The input as a map: images as they are, rows as (B, F, 1, 1)."""
+        return inputs if inputs.ndim == 4 else inputs.flatten(1)[:, :, None, None]
+
+    def _shape_error(self, output) -> str:
+        return (
+            f"The encoder module {type(self.module).__name__} must return "
+            "(local_map, global_vector) of shapes (B, C, H, W) and "
+            "(B, n_components), or global vectors of shape (B, n_components); "
+            f"got {describe(output)}."
+        )
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(local_map, global_vector)``; the input is the map without one."""
+        output = self.module(inputs)
+        if self.has_local_map:
+            return tuple(output)
+        return self._input_map(inputs), output
+
+    def features(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The module's own taps, or ``"local"`` (with a map) and ``"global"``."""
+        if hasattr(self.module, "features") and hasattr(self.module, "feature_sizes"):
+            return self.module.features(inputs)
+        local_map, global_vector = self(inputs)
+        taps = {"global": global_vector}
+        if self.has_local_map:
+            taps["local"] = local_map
+        return taps
+
+
+#: Image encoders by the name of the ``encoder`` parameter.
+ENCODERS: dict[str, type[nn.Module]] = {
+    "conv": ConvEncoder,
+    "resnet": ResNetEncoder,
+    "alexnet": AlexNetEncoder,
+}

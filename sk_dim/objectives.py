@@ -9,7 +9,12 @@ from ._checks import describe
 from .critics import make_critic
 from .estimators import Estimator
 
-__all__ = ["DeepInfoMaxObjective", "estimate_mi"]
+__all__ = [
+    "CoordinatePredictor",
+    "DeepInfoMaxObjective",
+    "coordinate_loss",
+    "estimate_mi",
+]
 
 
 def estimate_mi(
@@ -70,12 +75,100 @@ def estimate_mi(
     return estimator(scores.float())
 
 
+def coordinate_loss(logits: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Cross-entropy of predicted rows and columns of every location of a map.
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (B, H W, H + W)
+        For each location of the (H, W) map in row-major order, scores of
+        its row (first H values) and of its column (last W values).
+    height, width : int
+        Size of the map.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar: mean cross-entropy of the row plus that of the column.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.objectives import coordinate_loss
+    >>> perfect = torch.eye(2).repeat_interleave(2, 0) * 100  # rows 0, 0, 1, 1
+    >>> logits = torch.cat([perfect, torch.eye(2).repeat(2, 1) * 100], 1)
+    >>> float(coordinate_loss(logits[None], 2, 2))
+    0.0
+    """
+    batch = len(logits)
+    rows = torch.arange(height, device=logits.device).repeat_interleave(width)
+    cols = torch.arange(width, device=logits.device).repeat(height)  # (H W,)
+    row_logits, col_logits = logits.float().split([height, width], dim=2)
+    row_loss = nn.functional.cross_entropy(row_logits.flatten(0, 1), rows.repeat(batch))
+    col_loss = nn.functional.cross_entropy(col_logits.flatten(0, 1), cols.repeat(batch))
+    return row_loss + col_loss
+
+
+class CoordinatePredictor(nn.Module):
+    """Predicts the grid position of each local feature from it and Y.
+
+    An MLP on the concatenation ``[Y_a; M_a,i]`` of the global vector and
+    each local feature of the same sample (one hidden layer, ReLU) scores the
+    row and the column of location ``i``; its loss is
+    :func:`coordinate_loss`.
+
+    Parameters
+    ----------
+    local_channels : int
+        Channels of the local feature map.
+    local_size : tuple of int
+        ``(height, width)`` of the local feature map.
+    n_components : int
+        Size of the global vector.
+    hidden_features : int
+        Width of the hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.objectives import CoordinatePredictor
+    >>> predictor = CoordinatePredictor(8, (3, 4), 5, hidden_features=16)
+    >>> predictor(torch.randn(2, 8, 3, 4), torch.randn(2, 5)).shape
+    torch.Size([])
+    """
+
+    def __init__(
+        self,
+        local_channels: int,
+        local_size: tuple[int, int],
+        n_components: int,
+        hidden_features: int,
+    ):
+        super().__init__()
+        self.local_size = tuple(local_size)
+        self.local_layer = nn.Linear(local_channels, hidden_features)
+        self.global_layer = nn.Linear(n_components, hidden_features, bias=False)
+        self.output = nn.Linear(hidden_features, sum(local_size))
+
+    def forward(
+        self, local_map: torch.Tensor, global_vector: torch.Tensor
+    ) -> torch.Tensor:
+        """Loss of the predictions for (B, C, H, W) maps and (B, D) vectors."""
+        locations = local_map.flatten(2).transpose(1, 2)  # (B, H W, C)
+        hidden = torch.relu(
+            self.local_layer(locations) + self.global_layer(global_vector)[:, None]
+        )  # (B, H W, hidden)
+        return coordinate_loss(self.output(hidden), *self.local_size)
+
+
 class DeepInfoMaxObjective(nn.Module):
     """Global and local mutual-information bounds of Deep InfoMax.
 
     The global term scores the whole local feature map (flattened) against the
     global vector; the local term scores every location of the map against the
     global vector. Critics are built only for terms with a positive weight.
+    With ``coordinate_weight > 0``, a :class:`CoordinatePredictor` adds the
+    loss of predicting each location's position from Y and its feature.
 
     Parameters
     ----------
@@ -98,7 +191,10 @@ class DeepInfoMaxObjective(nn.Module):
     embedding_dim : int
         Size of the critics' embedding space.
     critic_hidden : int
-        Width of the critics' hidden layers.
+        Width of the critics' hidden layers (and of the coordinate
+        predictor's).
+    coordinate_weight : float, default=0.0
+        Weight of the coordinate-prediction loss; 0 disables it.
     """
 
     def __init__(
@@ -112,6 +208,7 @@ class DeepInfoMaxObjective(nn.Module):
         beta: float,
         embedding_dim: int,
         critic_hidden: int,
+        coordinate_weight: float = 0.0,
     ):
         super().__init__()
         if isinstance(critic, nn.Module) and alpha > 0 and beta > 0:
@@ -133,6 +230,12 @@ class DeepInfoMaxObjective(nn.Module):
         self.local_critic = (
             make_critic(critic, local_channels, n_components, **sizes)
             if beta > 0
+            else None
+        )
+        self.coordinate_weight = coordinate_weight
+        self.coordinate_predictor = (
+            CoordinatePredictor(local_channels, local_size, n_components, critic_hidden)
+            if coordinate_weight > 0
             else None
         )
         if getattr(estimator, "uses_embeddings", False):
@@ -182,5 +285,9 @@ class DeepInfoMaxObjective(nn.Module):
     def forward(
         self, local_map: torch.Tensor, global_vector: torch.Tensor
     ) -> torch.Tensor:
-        """Training loss: the negative weighted bound."""
-        return -self.weighted_bound(self.bounds(local_map, global_vector))
+        """Training loss: the negative weighted bound, plus coordinate prediction."""
+        loss = -self.weighted_bound(self.bounds(local_map, global_vector))
+        if self.coordinate_predictor is not None:
+            predictor_loss = self.coordinate_predictor(local_map, global_vector)
+            loss = loss + self.coordinate_weight * predictor_loss
+        return loss

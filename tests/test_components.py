@@ -2,7 +2,13 @@ import pytest
 import torch
 
 from sk_dim.critics import EncodeAndDotCritic
-from sk_dim.encoders import ConvEncoder, MLPEncoder
+from sk_dim.encoders import (
+    AlexNetEncoder,
+    ConvEncoder,
+    MLPEncoder,
+    ModuleEncoder,
+    ResNetEncoder,
+)
 from sk_dim.prior import (
     PriorDiscriminator,
     discriminator_loss,
@@ -31,9 +37,92 @@ def test_conv_encoder_sizes(channels, size, local_shape):
     assert (encoder.local_channels, *encoder.local_size) == local_shape
 
 
-def test_conv_encoder_refuses_tiny_images():
-    with pytest.raises(ValueError, match="at least 8x8"):
-        ConvEncoder(1, (6, 12), n_components=4)
+@pytest.mark.parametrize(
+    ("encoder_class", "size", "local_shape", "conv_size"),
+    [
+        (ResNetEncoder, 28, (128, 7, 7), 256 * 4 * 4),
+        (ResNetEncoder, 16, (64, 8, 8), 128 * 4 * 4),
+        (AlexNetEncoder, 64, (384, 15, 15), 192 * 7 * 7),
+        (AlexNetEncoder, 16, (384, 3, 3), 192),
+    ],
+)
+def test_resnet_and_alexnet_sizes(encoder_class, size, local_shape, conv_size):
+    encoder = encoder_class(3, (size, size), n_components=16)
+    taps = encoder.features(torch.zeros(2, 3, size, size))
+    assert taps["local"].shape == (2, *local_shape)
+    assert taps["conv"][0].numel() == encoder.feature_sizes["conv"] == conv_size
+    assert taps["global"].shape == (2, 16)
+    assert (encoder.local_channels, *encoder.local_size) == local_shape
+    local_map, _ = encoder(torch.zeros(2, 3, size, size))
+    torch.testing.assert_close(local_map, taps["local"])
+    assert encoder.training  # measuring the taps left the mode as it was
+
+
+@pytest.mark.parametrize(
+    ("encoder_class", "minimum"),
+    [(ConvEncoder, 8), (ResNetEncoder, 8), (AlexNetEncoder, 16)],
+)
+def test_image_encoders_refuse_images_below_their_minimum(encoder_class, minimum):
+    with pytest.raises(ValueError, match=f"at least {minimum}x{minimum} pixels"):
+        encoder_class(1, (minimum - 1, 32), n_components=4)
+
+
+def test_residual_block_has_a_shortcut():
+    encoder = ResNetEncoder(1, (16, 16), n_components=4)
+    block = encoder.local_layers[-1]
+    torch.nn.init.zeros_(block.residual[-1].weight)  # residual branch silenced
+    block.eval()
+    inputs = torch.randn(2, 32, 16, 16)
+    torch.testing.assert_close(block(inputs), torch.relu(block.shortcut(inputs)))
+
+
+class PairEncoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 6, 3, stride=2, padding=1)
+        self.head = torch.nn.Linear(6, 5)
+
+    def forward(self, images):
+        local_map = self.conv(images)
+        return local_map, self.head(local_map.mean(dim=(2, 3)))
+
+
+def test_module_encoder_with_a_local_map():
+    encoder = ModuleEncoder(PairEncoder(), (3, 8, 8), n_components=5)
+    assert encoder.has_local_map
+    assert (encoder.local_channels, encoder.local_size) == (6, (4, 4))
+    assert encoder.feature_sizes == {"local": 96, "global": 5}
+    taps = encoder.features(torch.zeros(2, 3, 8, 8))
+    assert taps["local"].shape == (2, 6, 4, 4)
+
+
+def test_module_encoder_of_vectors_uses_the_input_as_map():
+    encoder = ModuleEncoder(torch.nn.Linear(10, 4), (10,), n_components=4)
+    rows = torch.randn(3, 10)
+    local_map, global_vector = encoder(rows)
+    torch.testing.assert_close(local_map, rows[:, :, None, None])
+    assert global_vector.shape == (3, 4)
+    assert (encoder.local_channels, encoder.local_size) == (10, (1, 1))
+    assert list(encoder.features(rows)) == ["global"]
+
+
+class ThreeOutputs(torch.nn.Module):
+    def forward(self, rows):
+        return rows, rows, rows
+
+
+@pytest.mark.parametrize(
+    ("module", "match"),
+    [
+        (torch.nn.Linear(10, 3), r"returns global vectors of 3 values, but n_comp"),
+        (torch.nn.Linear(7, 4), r"failed on a batch of shape \(2, 10\): Runtime"),
+        (ThreeOutputs(), r"must return \(local_map, global_vector\).*tuple"),
+        (torch.nn.Flatten(0), r"must return .*got a tensor of shape \(20,\)"),
+    ],
+)
+def test_module_encoder_refuses_bad_modules(module, match):
+    with pytest.raises(ValueError, match=match):
+        ModuleEncoder(module, (10,), n_components=4)
 
 
 def test_mlp_encoder_shapes():

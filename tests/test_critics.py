@@ -21,6 +21,8 @@ def pair_score(critic, global_vector, local_feature):
             [critic.global_layer.weight, critic.local_layer.weight], dim=1
         )
         hidden = torch.relu(weight @ joint + critic.local_layer.bias)
+        for layer in critic.deeper_layers:
+            hidden = layer(hidden)
         return critic.output(hidden)[0]
     if isinstance(critic, BilinearCritic):
         weight = critic.weight.weight  # (D, C)
@@ -47,7 +49,9 @@ def test_every_critic_matches_a_loop_over_pairs(name):
                 torch.testing.assert_close(scores[a, b, i], expected)
 
 
-@pytest.mark.parametrize("name", sorted(set(CRITICS) - {"concat"}))
+@pytest.mark.parametrize(
+    "name", sorted(set(CRITICS) - {"concat", "concat_and_convolve"})
+)
 def test_embeddings_give_the_scores(name):
     channels = 3 if name == "dot" else 5
     critic = make_critic(name, channels, 3, embedding_dim=4, hidden_features=6).eval()
@@ -74,3 +78,11 @@ def test_make_critic_by_name_class_and_instance():
     )
     with pytest.raises(ValueError, match="Unknown critic 'mlp'.*'bilinear'"):
         make_critic("mlp", 4, 2, 8, 16)
+
+
+def test_concat_and_convolve_is_a_two_layer_concat_critic():
+    critic = make_critic("concat_and_convolve", 4, 2, 8, 16)
+    assert isinstance(critic, ConcatCritic)
+    linear_layers = [m for m in critic.modules() if isinstance(m, torch.nn.Linear)]
+    # both sides' first layer, the second hidden layer and the output
+    assert [m.out_features for m in linear_layers] == [16, 16, 16, 1]

@@ -111,7 +111,7 @@ def test_score_needs_two_samples(rows, tiny):
         ("gamma", -0.1),
         ("mi_estimator", "mine"),
         ("prior", "laplace"),
-        ("encoder", "resnet"),
+        ("encoder", "vgg"),
         ("channels", "middle"),
         ("augmentation", "rotate"),
         ("critic", "mlp"),
@@ -141,7 +141,7 @@ def test_unknown_device(rows, tiny):
     [
         ("mi_estimator", "mine", "'infonce'"),
         ("critic", "mlp", "'encode_and_dot'"),
-        ("encoder", "resnet", "'conv'"),
+        ("encoder", "vgg", "'resnet'"),
     ],
 )
 def test_unknown_names_list_the_valid_ones(rows, tiny, param, value, listed):
