@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_dim.evaluation import (
+    linear_probe,
+    mutual_information,
+    neural_dependency_measure,
+    shuffle_columns,
+)
+
+
+def correlated_pairs(n: int, d: int, rho: float, seed: int = 0):
+    """x, y with d independent pairs of correlation rho: I = -d/2 log(1 - rho^2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    y = rho * x + np.sqrt(1 - rho**2) * rng.normal(size=(n, d))
+    return x, y, -d / 2 * np.log(1 - rho**2)
+
+
+FAST = {"max_epochs": 20, "random_state": 0}
+
+
+@pytest.mark.parametrize(("d", "rho"), [(1, 0.9), (2, 0.75)])
+def test_mine_recovers_the_mutual_information_of_gaussians(d, rho):
+    x, y, true_mi = correlated_pairs(2000, d, rho)
+    assert mutual_information(x, y, **FAST) == pytest.approx(true_mi, abs=0.2)
+
+
+def test_mine_is_near_zero_for_independent_data_and_grows_with_dependence():
+    estimates = [
+        mutual_information(*correlated_pairs(1000, 1, rho)[:2], **FAST)
+        for rho in (0.0, 0.6, 0.95)
+    ]
+    assert abs(estimates[0]) < 0.1
+    assert estimates[0] < estimates[1] < estimates[2]
+
+
+def test_ndm_measures_the_total_correlation():
+    rng = np.random.default_rng(0)
+    independent = rng.normal(size=(2000, 4))
+    dependent = independent.copy()
+    dependent[:, 1] = 0.9 * dependent[:, 0] + np.sqrt(1 - 0.81) * dependent[:, 1]
+    total_correlation = -0.5 * np.log(1 - 0.81)
+    assert abs(neural_dependency_measure(independent, random_state=0)) < 0.1
+    assert neural_dependency_measure(dependent, random_state=0) == pytest.approx(
+        total_correlation, abs=0.15
+    )
+
+
+def test_shuffle_columns_keeps_each_column_and_breaks_rows():
+    rows = torch.arange(200.0).reshape(100, 2)
+    shuffled = shuffle_columns(rows, torch.Generator().manual_seed(0))
+    for column in range(2):
+        assert sorted(shuffled[:, column].tolist()) == rows[:, column].tolist()
+    assert (shuffled[:, 1] - shuffled[:, 0] != 1).any()
+
+
+def test_estimates_are_reproducible_and_leave_the_global_state_alone():
+    x, y, _ = correlated_pairs(600, 1, 0.5)
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    first = mutual_information(x, y, max_epochs=2, random_state=3)
+    assert torch.rand(1) == expected_next
+    assert first == mutual_information(x, y, max_epochs=2, random_state=3)
+    ndm = neural_dependency_measure(np.hstack([x, y]), max_epochs=2, random_state=3)
+    assert ndm == neural_dependency_measure(
+        np.hstack([x, y]), max_epochs=2, random_state=3
+    )
+
+
+def test_bad_input_is_refused():
+    x, y, _ = correlated_pairs(300, 2, 0.5)
+    with pytest.raises(ValueError, match=r"as many rows, got \{'X': 300, 'Y': 299\}"):
+        mutual_information(x, y[:-1])
+    with pytest.raises(ValueError, match=r"batch_size=200 must fit.*150 to train"):
+        mutual_information(x, y, batch_size=200)
+    x[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        mutual_information(x, y)
+    with pytest.raises(ValueError, match="at least 2 columns, got 1"):
+        neural_dependency_measure(y[:, :1])
+
+
+def test_linear_probe_of_raw_inputs_and_of_a_layer(digits, tiny):
+    X, y = digits
+    X_train, y_train, X_test, y_test = X[:1200], y[:1200], X[1200:], y[1200:]
+    manual = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    expected = manual.fit(X_train, y_train).score(X_test, y_test)
+    assert linear_probe(None, X_train, y_train, X_test, y_test) == expected
+
+    dim = tiny().fit(X_train)
+    fc = linear_probe(dim, X_train, y_train, X_test, y_test, output="fc")
+    assert dim.output == "global"  # set back
+    dim.set_params(output="fc")
+    assert fc == linear_probe(dim, X_train, y_train, X_test, y_test)
