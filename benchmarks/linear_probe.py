@@ -1,16 +1,22 @@
-"""Linear-probe accuracy of Deep InfoMax on MNIST against baselines, in one run.
+"""Linear-probe accuracy of Deep InfoMax variants on MNIST against baselines.
 
 The representation is learned on the 60,000 training images without labels;
 then a logistic regression (on standardised features) is trained on the
-training labels and tested on the 10,000 test images. Baselines: raw pixels,
-PCA with as many components, and the same encoder with random weights.
+training labels and tested on the 10,000 test images. Each variant trains
+for the same number of epochs, and its fit time is reported beside it.
+Baselines: raw pixels, PCA with 64 components, and the default encoder with
+random weights. ``--colour`` runs on coloured MNIST instead: each digit drawn
+in a random colour on a random background colour (3 x 28 x 28, channels
+last), generated from MNIST with a fixed seed.
 
 Usage::
 
-    python benchmarks/linear_probe.py [--epochs 2] [--data ../shared/data/mnist.npz]
-        [--outputs global fc conv] [--set NAME=VALUE ...]
+    python benchmarks/linear_probe.py [--variants default ... | all]
+        [--epochs 2] [--outputs global fc conv] [--set NAME=VALUE ...]
+        [--colour] [--skip-baselines] [--data ../shared/data/mnist.npz]
 
-Prints a table and writes ``benchmarks/results/linear_probe.json``.
+Prints a table and writes ``benchmarks/results/linear_probe.json`` (or
+``linear_probe_colour.json``).
 """
 
 from __future__ import annotations
@@ -25,15 +31,32 @@ import numpy as np
 import torch
 from _results import RESULTS, environment, write_result
 from sklearn.decomposition import PCA
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim.encoders import ConvEncoder
+from sk_dim.evaluation import linear_probe
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist.npz"
+
+#: The variants of the paper, as parameters of DeepInfoMaxTransformer.
+VARIANTS: dict[str, dict] = {
+    "default": {},
+    "DIM(L) infonce": {"mi_estimator": "infonce"},
+    "DIM(L) dv": {"mi_estimator": "dv"},
+    "DIM(L) nwj": {"mi_estimator": "nwj"},
+    "DIM(L) second_order": {"mi_estimator": "second_order"},
+    "DIM(L) no augmentation": {"augmentation": None},
+    "DIM(L) occlusion+coordinates": {"occlusion": 0.5, "coordinate_weight": 1.0},
+    "DIM(L+G)": {"alpha": 0.5, "beta": 1.0},
+    "DIM(G) concat_and_convolve": {
+        "alpha": 1.0,
+        "beta": 0.0,
+        "gamma": 1.0,
+        "critic": "concat_and_convolve",
+    },
+    "DIM(G) encode_and_dot": {"alpha": 1.0, "beta": 0.0, "gamma": 1.0},
+}
 
 
 def load_mnist(path: Path):
@@ -46,28 +69,35 @@ def load_mnist(path: Path):
     return data["X_train"], data["y_train"], data["X_test"], data["y_test"]
 
 
-def probe(features_train, y_train, features_test, y_test) -> tuple[float, float]:
-    """Accuracy of a logistic regression on standardised features, and its time."""
-    start = time.perf_counter()
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    clf.fit(features_train, y_train)
-    return clf.score(features_test, y_test), time.perf_counter() - start
+def colourise(images: np.ndarray, seed: int) -> np.ndarray:
+    """Draw each (28, 28) digit in a random colour on a random background.
+
+    Returns uint8 images of shape (N, 28, 28, 3): foreground and background
+    colours are uniform in [0, 255]^3, independent of the label.
+    """
+    rng = np.random.default_rng(seed)
+    foreground = rng.uniform(0, 255, size=(len(images), 1, 1, 3))
+    background = rng.uniform(0, 255, size=(len(images), 1, 1, 3))
+    ink = images[..., None].astype(np.float32) / 255
+    return np.round(ink * foreground + (1 - ink) * background).astype(np.uint8)
 
 
 def untrained_features(X: np.ndarray, seed: int) -> np.ndarray:
-    """Global vectors of the default encoder for 28x28 images, never trained.
+    """Global vectors of the default encoder, never trained.
 
     BatchNorm uses the statistics of each batch of 1,000 images, so the random
     features are calibrated to the data without any training step.
     """
+    images = torch.from_numpy(X).float() / 127.5 - 1
+    images = images.permute(0, 3, 1, 2) if images.ndim == 4 else images[:, None]
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        encoder = ConvEncoder(1, (28, 28), n_components=64).train()
-    outputs = []
+        encoder = ConvEncoder(images.shape[1], (28, 28), n_components=64).train()
     with torch.no_grad():
-        for start in range(0, len(X), 1000):
-            batch = torch.from_numpy(X[start : start + 1000]).float() / 127.5 - 1
-            outputs.append(encoder(batch[:, None])[1].numpy())
+        outputs = [
+            encoder(images[start : start + 1000])[1].numpy()
+            for start in range(0, len(images), 1000)
+        ]
     return np.concatenate(outputs)
 
 
@@ -79,106 +109,135 @@ def _parse_override(item: str) -> tuple[str, object]:
         return name, value
 
 
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=["default"],
+        choices=[*VARIANTS, "all"],
+        help="variants to fit, one after the other ('all': every one)",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a DeepInfoMaxTransformer parameter (repeatable)",
+        help="override a DeepInfoMaxTransformer parameter of every variant",
     )
     parser.add_argument(
         "--outputs",
         nargs="+",
         default=["global"],
         choices=["global", "fc", "conv", "local"],
-        help="layers of the fitted encoder to probe (the paper's taps)",
+        help="layers of each fitted encoder to probe (the paper's taps)",
     )
-    parser.add_argument("--out", type=Path, default=RESULTS / "linear_probe.json")
+    parser.add_argument("--colour", action="store_true", help="coloured MNIST")
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
-        "--skip-baselines",
-        action="store_true",
-        help="only fit and probe Deep InfoMax",
+        "--skip-baselines", action="store_true", help="only Deep InfoMax"
     )
     args = parser.parse_args()
+    if "all" in args.variants:
+        args.variants = list(VARIANTS)
+    if args.out is None:
+        name = "linear_probe_colour.json" if args.colour else "linear_probe.json"
+        args.out = RESULTS / name
+    return args
 
+
+def main() -> None:
+    args = _parse_args()
     X_train, y_train, X_test, y_test = load_mnist(args.data)
+    if args.colour:
+        X_train = colourise(X_train, args.seed)
+        X_test = colourise(X_test, args.seed + 1)
     rows = []
 
-    def record(name, accuracy, fit_seconds, probe_seconds):
+    def record(method, output, size, accuracy, fit_seconds, probe_seconds, **extra):
         rows.append(
             {
-                "method": name,
+                "method": method,
+                "output": output,
+                "features": size,
                 "test_accuracy": accuracy,
                 "fit_seconds": fit_seconds,
                 "probe_seconds": probe_seconds,
+                **extra,
             }
         )
-        print(f"{name:<40} {accuracy:8.4f} {fit_seconds:8.1f} {probe_seconds:8.1f}")
+        print(
+            f"{method:<32} {output:<7} {size:>6} {accuracy:8.4f} "
+            f"{fit_seconds:8.1f} {probe_seconds:8.1f}",
+            flush=True,
+        )
 
-    print(f"{'method':<40} {'accuracy':>8} {'fit s':>8} {'probe s':>8}")
-    flat_train = X_train.reshape(len(X_train), -1).astype(np.float32) / 255
-    flat_test = X_test.reshape(len(X_test), -1).astype(np.float32) / 255
+    def timed_probe(transformer, train, test, output=None):
+        start = time.perf_counter()
+        accuracy = linear_probe(
+            transformer, train, y_train, test, y_test, output=output
+        )
+        return accuracy, time.perf_counter() - start
+
+    print(
+        f"{'method':<32} {'output':<7} {'size':>6} {'accuracy':>8} "
+        f"{'fit s':>8} {'probe s':>8}"
+    )
     if not args.skip_baselines:
-        accuracy, probe_seconds = probe(flat_train, y_train, flat_test, y_test)
-        record("raw pixels (784)", accuracy, 0.0, probe_seconds)
+        flat_train = X_train.reshape(len(X_train), -1).astype(np.float32) / 255
+        flat_test = X_test.reshape(len(X_test), -1).astype(np.float32) / 255
+        accuracy, seconds = timed_probe(None, flat_train, flat_test)
+        record("raw pixels", "-", flat_train.shape[1], accuracy, 0.0, seconds)
 
         start = time.perf_counter()
         pca = PCA(64, random_state=args.seed).fit(flat_train)
         pca_seconds = time.perf_counter() - start
-        accuracy, probe_seconds = probe(
-            pca.transform(flat_train), y_train, pca.transform(flat_test), y_test
-        )
-        record("PCA (64)", accuracy, pca_seconds, probe_seconds)
+        accuracy, seconds = timed_probe(pca, flat_train, flat_test)
+        record("PCA", "-", 64, accuracy, pca_seconds, seconds)
 
-        accuracy, probe_seconds = probe(
-            untrained_features(X_train, args.seed),
-            y_train,
-            untrained_features(X_test, args.seed),
-            y_test,
-        )
-        record("untrained encoder (64)", accuracy, 0.0, probe_seconds)
+        untrained = [untrained_features(X, args.seed) for X in (X_train, X_test)]
+        accuracy, seconds = timed_probe(None, *untrained)
+        record("untrained encoder", "global", 64, accuracy, 0.0, seconds)
 
     overrides = dict(_parse_override(item) for item in args.set)
-    dim = DeepInfoMaxTransformer(
-        max_epochs=args.epochs, random_state=args.seed, **overrides
-    )
-    start = time.perf_counter()
-    dim.fit(X_train)
-    fit_seconds = time.perf_counter() - start
-    label = ", ".join(args.set) or "default"
-    for output in args.outputs:
-        dim.set_params(output=output)
-        features_train = dim.transform(X_train)
-        accuracy, probe_seconds = probe(
-            features_train, y_train, dim.transform(X_test), y_test
+    for variant in args.variants:
+        dim = DeepInfoMaxTransformer(
+            max_epochs=args.epochs,
+            random_state=args.seed,
+            **{**VARIANTS[variant], **overrides},
         )
-        record(
-            f"DIM {label} {output} ({features_train.shape[1]}, {args.epochs} ep)",
-            accuracy,
-            fit_seconds,
-            probe_seconds,
-        )
-    batch_losses = dim.net_.history[:, "batches", :, "train_loss"]
-    rows[-1]["loss_curve"] = dim.loss_curve_
-    rows[-1]["max_batch_loss"] = [max(epoch) for epoch in batch_losses]
-    print("loss per epoch:", np.round(dim.loss_curve_, 4).tolist())
-    print("max batch loss:", np.round(rows[-1]["max_batch_loss"], 4).tolist())
+        start = time.perf_counter()
+        dim.fit(X_train)
+        fit_seconds = time.perf_counter() - start
+        for output in args.outputs:
+            accuracy, seconds = timed_probe(dim, X_train, X_test, output=output)
+            size = dim.net_.module_.encoder.feature_sizes[output]
+            record(
+                variant,
+                output,
+                size,
+                accuracy,
+                fit_seconds,
+                seconds,
+                loss_curve=dim.loss_curve_,
+            )
 
-    result = {
-        "benchmark": "linear_probe",
-        "data": "MNIST",
-        "epochs": args.epochs,
-        "seed": args.seed,
-        "overrides": overrides,
-        "rows": rows,
-        "environment": environment(device=str(dim.device_)),
-    }
-    write_result(result, args.out)
+    write_result(
+        {
+            "benchmark": "linear_probe",
+            "data": "coloured MNIST" if args.colour else "MNIST",
+            "epochs": args.epochs,
+            "seed": args.seed,
+            "variants": {name: VARIANTS[name] for name in args.variants},
+            "overrides": overrides,
+            "rows": rows,
+            "environment": environment(device=str(dim.device_)),
+        },
+        args.out,
+    )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ __all__ = [
     "MLPEncoder",
     "ModuleEncoder",
     "ResNetEncoder",
+    "ResidualBlock",
 ]
 
 #: Smallest height and width the convolutional encoder accepts.
@@ -211,6 +212,10 @@ class ConvEncoder(_TappedImageEncoder):
 
     #: Smallest height and width accepted.
     min_size = MIN_IMAGE_SIZE
+    #: Name of the encoder in error messages.
+    description = "convolutional"
+    #: Channels of the stem's output; None without a stem.
+    stem_channels: int | None = None
 
     def __init__(
         self,
@@ -220,11 +225,9 @@ class ConvEncoder(_TappedImageEncoder):
         fc_features: int = 1024,
     ):
         super().__init__()
-        _check_image_size("convolutional", image_size, self.min_size)
+        _check_image_size(self.description, image_size, self.min_size)
         self.local_layers = self._stem(in_channels)
-        channels = [
-            self.local_layers[0].out_channels if self.local_layers else in_channels
-        ]
+        channels = [self.stem_channels or in_channels]
         for depth in range(n_local_layers(*image_size)):
             channels.append(64 * 2**depth)
         self.local_layers.extend(
@@ -276,12 +279,14 @@ class ResNetEncoder(ConvEncoder):
     """
 
     block = ResidualBlock
+    description = "ResNet"
+    stem_channels = 32
 
     def _stem(self, in_channels: int) -> nn.Sequential:
-        """3x3 convolution of 32 channels at full resolution, BatchNorm, ReLU."""
+        """3x3 convolution at full resolution, BatchNorm, ReLU."""
         return nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3, padding=1, bias=False),
-            nn.BatchNorm2d(32),
+            nn.Conv2d(in_channels, self.stem_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(self.stem_channels),
             nn.ReLU(inplace=True),
         )
 
@@ -518,7 +523,7 @@ class ModuleEncoder(nn.Module):
             f"The encoder module {type(self.module).__name__} must return "
             "(local_map, global_vector) of shapes (B, C, H, W) and "
             "(B, n_components), or global vectors of shape (B, n_components); "
-            f"got {describe(output)}."
+            f"got {_describe_output(output)}."
         )
 
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

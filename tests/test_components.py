@@ -116,7 +116,7 @@ class ThreeOutputs(torch.nn.Module):
     [
         (torch.nn.Linear(10, 3), r"returns global vectors of 3 values, but n_comp"),
         (torch.nn.Linear(7, 4), r"failed on a batch of shape \(2, 10\): Runtime"),
-        (ThreeOutputs(), r"must return \(local_map, global_vector\).*tuple"),
+        (ThreeOutputs(), r"got a tuple of a tensor of shape \(2, 10\), a tensor"),
         (torch.nn.Flatten(0), r"must return .*got a tensor of shape \(20,\)"),
     ],
 )
