@@ -48,6 +48,7 @@ VARIANTS: dict[str, dict] = {
     "DIM(L) second_order": {"mi_estimator": "second_order"},
     "DIM(L) no augmentation": {"augmentation": None},
     "DIM(L) occlusion+coordinates": {"occlusion": 0.5, "coordinate_weight": 1.0},
+    "DIM(L) coordinates": {"coordinate_weight": 1.0},
     "DIM(L+G)": {"alpha": 0.5, "beta": 1.0},
     "DIM(G) concat_and_convolve": {
         "alpha": 1.0,
@@ -122,6 +123,9 @@ def _parse_args() -> argparse.Namespace:
         help="variants to fit, one after the other ('all': every one)",
     )
     parser.add_argument(
+        "--tag", default="", help="suffix of the results file, e.g. 'equal_time'"
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -144,8 +148,8 @@ def _parse_args() -> argparse.Namespace:
     if "all" in args.variants:
         args.variants = list(VARIANTS)
     if args.out is None:
-        name = "linear_probe_colour.json" if args.colour else "linear_probe.json"
-        args.out = RESULTS / name
+        name = "linear_probe" + "_colour" * args.colour
+        args.out = RESULTS / f"{name}{'_' * bool(args.tag)}{args.tag}.json"
     return args
 
 

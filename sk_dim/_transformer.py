@@ -128,8 +128,8 @@ class DeepInfoMaxTransformer(
     channels : {"auto", "first", "last"}, default="auto"
         Position of the channel axis of a 4-D X. "auto" picks the axis of size
         1, 3 or 4, preferring (N, C, H, W) when both qualify.
-    augmentation : {"auto", "crop", "crop_flip"}, callable or None, \
-            default="auto"
+    augmentation : {"auto", "crop", "crop_flip", "crop_colour"}, callable \
+            or None, default="auto"
         Augmentation of the training images. With one, every step encodes two
         augmented views of each image and scores the global vector Y of each
         view against the local features of the other, so that Y must predict
@@ -137,8 +137,11 @@ class DeepInfoMaxTransformer(
         in Bachman et al. 2019). "crop" takes random crops of images padded by
         an eighth of their side (translations of up to 3 pixels at 28
         pixels); "crop_flip" also mirrors half of them (not for digits or
-        text). A callable maps a float tensor batch (B, C, H, W), or (B, F)
-        for rows, to a batch of the same shape and must be picklable. "auto"
+        text); "crop_colour" also replaces each view's channels by random
+        mixtures of them, so that Y cannot match views by colour alone (for
+        colour images whose colour says nothing of the class). A callable
+        maps a float tensor batch (B, C, H, W), or (B, F) for rows, to a
+        batch of the same shape and must be picklable. "auto"
         is "crop" for images and None for feature rows; None trains on the
         data as given, scoring one view against itself (the original DIM).
     critic_width : int, default=512

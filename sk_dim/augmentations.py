@@ -16,12 +16,13 @@ __all__ = [
     "RandomOcclusion",
     "crop_padding",
     "get_augmentation",
+    "random_colour_mix",
     "random_crop",
     "random_flip",
 ]
 
 #: Names accepted by :func:`get_augmentation`.
-AUGMENTATIONS = ("crop", "crop_flip")
+AUGMENTATIONS = ("crop", "crop_flip", "crop_colour")
 
 
 def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
@@ -83,6 +84,37 @@ def random_flip(images: torch.Tensor) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], images.flip(3), images)
 
 
+def random_colour_mix(images: torch.Tensor) -> torch.Tensor:
+    """Replace each image's channels by random convex mixtures of them.
+
+    Every output channel of an image is a mixture of its input channels with
+    weights drawn from a flat Dirichlet distribution, one 3 x 3 (C x C) matrix
+    per image. Values stay within the range of the input; shapes and edges
+    survive while the colours of two views no longer match, so that Y cannot
+    predict the other view from colour alone.
+
+    Parameters
+    ----------
+    images : torch.Tensor of shape (B, C, H, W)
+
+    Returns
+    -------
+    torch.Tensor of shape (B, C, H, W)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.augmentations import random_colour_mix
+    >>> random_colour_mix(torch.ones(2, 3, 4, 4)).allclose(torch.ones(2, 3, 4, 4))
+    True
+    """
+    batch, channels = images.shape[:2]
+    shape = (batch, channels, channels)
+    exponential = torch.empty(shape, device=images.device).exponential_()
+    weights = exponential / exponential.sum(dim=2, keepdim=True)  # (B, C_out, C_in)
+    return torch.einsum("boc,bchw->bohw", weights, images)
+
+
 def crop_padding(height: int, width: int) -> int:
     """Largest translation of the random crops: an eighth of the smaller side.
 
@@ -92,7 +124,7 @@ def crop_padding(height: int, width: int) -> int:
 
 
 class RandomCrops:
-    """Random crops, optionally followed by random horizontal flips.
+    """Random crops, optionally followed by random flips and colour mixing.
 
     Parameters
     ----------
@@ -100,6 +132,9 @@ class RandomCrops:
         Largest translation of the crops, in pixels.
     flip : bool, default=False
         Also mirror half of the images left to right.
+    colour : bool, default=False
+        Also mix the channels of each image at random
+        (:func:`random_colour_mix`).
 
     Examples
     --------
@@ -109,17 +144,23 @@ class RandomCrops:
     torch.Size([4, 3, 32, 32])
     """
 
-    def __init__(self, padding: int, flip: bool = False):
+    def __init__(self, padding: int, flip: bool = False, colour: bool = False):
         self.padding = padding
         self.flip = flip
+        self.colour = colour
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         """Augment a batch of shape (B, C, H, W)."""
         images = random_crop(images, self.padding)
-        return random_flip(images) if self.flip else images
+        if self.flip:
+            images = random_flip(images)
+        return random_colour_mix(images) if self.colour else images
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(padding={self.padding}, flip={self.flip})"
+        return (
+            f"{type(self).__name__}(padding={self.padding}, flip={self.flip}, "
+            f"colour={self.colour})"
+        )
 
 
 def get_augmentation(name: str, image_size: tuple[int, int]) -> RandomCrops:
@@ -127,9 +168,10 @@ def get_augmentation(name: str, image_size: tuple[int, int]) -> RandomCrops:
 
     Parameters
     ----------
-    name : {"crop", "crop_flip"}
+    name : {"crop", "crop_flip", "crop_colour"}
         "crop": random crops (translations of up to :func:`crop_padding`
-        pixels); "crop_flip": the same followed by random horizontal flips.
+        pixels); "crop_flip": the same followed by random horizontal flips;
+        "crop_colour": crops followed by random colour mixing.
     image_size : tuple of int
         ``(height, width)`` of the images.
 
@@ -141,13 +183,17 @@ def get_augmentation(name: str, image_size: tuple[int, int]) -> RandomCrops:
     --------
     >>> from sk_dim.augmentations import get_augmentation
     >>> get_augmentation("crop_flip", (28, 28))
-    RandomCrops(padding=3, flip=True)
+    RandomCrops(padding=3, flip=True, colour=False)
     """
     if name not in AUGMENTATIONS:
         raise ValueError(
             f"Unknown augmentation {name!r}; expected one of {list(AUGMENTATIONS)}."
         )
-    return RandomCrops(crop_padding(*image_size), flip=name == "crop_flip")
+    return RandomCrops(
+        crop_padding(*image_size),
+        flip=name == "crop_flip",
+        colour=name == "crop_colour",
+    )
 
 
 class RandomOcclusion:

@@ -8,6 +8,7 @@ from sk_dim.augmentations import (
     RandomCrops,
     crop_padding,
     get_augmentation,
+    random_colour_mix,
     random_crop,
     random_flip,
 )
@@ -69,5 +70,22 @@ def test_get_augmentation_by_name_and_pickle():
 
 
 def test_unknown_augmentation_lists_the_valid_names():
-    with pytest.raises(ValueError, match=r"'rotate'.*\['crop', 'crop_flip'\]"):
+    with pytest.raises(ValueError, match=r"'rotate'.*\['crop', 'crop_flip', 'crop_c"):
         get_augmentation("rotate", (28, 28))
+
+
+def test_random_colour_mix_recolours_two_colour_images_and_keeps_their_shape():
+    torch.manual_seed(0)
+    ink = (torch.rand(4, 1, 6, 6) > 0.5).float()  # the shape of each image
+    foreground, background = torch.rand(2, 4, 3, 1, 1) * 255
+    images = ink * foreground + (1 - ink) * background
+    mixed = random_colour_mix(images)
+    for image, mask, original in zip(mixed, ink, images, strict=True):
+        for channel in image:  # still two values, on the same pixels
+            assert channel[mask[0] == 1].unique().numel() == 1
+            assert channel[mask[0] == 0].unique().numel() == 1
+        low = original.amin(dim=0).min()
+        high = original.amax(dim=0).max()
+        assert low - 1e-3 <= image.min() and image.max() <= high + 1e-3
+    assert not torch.allclose(mixed, images)
+    assert not torch.allclose(random_colour_mix(images), mixed)  # new draws

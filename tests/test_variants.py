@@ -1,9 +1,12 @@
 """The paper's variants: encoders, global critics, occlusion, coordinates."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
 
+from sk_dim import DeepInfoMaxTransformer
 from sk_dim.augmentations import RandomOcclusion
 from sk_dim.objectives import CoordinatePredictor, coordinate_loss
 
@@ -182,3 +185,21 @@ def test_variants_that_need_images_or_maps_are_refused_on_rows(digits, tiny):
         tiny(coordinate_weight=1.0).fit(X)
     with pytest.raises(ValueError, match="encoder='resnet' needs images"):
         tiny(encoder="resnet").fit(X)
+
+
+def test_variant_models_save_load_and_pickle(small_images, tiny, tmp_path):
+    dim = tiny(
+        encoder="resnet", occlusion=0.25, coordinate_weight=1.0, batch_size=20
+    ).fit(small_images)
+    expected = dim.transform(small_images)
+    loaded = DeepInfoMaxTransformer.load(dim.save(tmp_path / "model"), device="cpu")
+    np.testing.assert_array_equal(loaded.transform(small_images), expected)
+    unpickled = pickle.loads(pickle.dumps(dim))
+    np.testing.assert_array_equal(unpickled.transform(small_images), expected)
+    assert unpickled.net_.occlude.size == 4
+
+    with_module = tiny(encoder=MapEncoder(), batch_size=20).fit(small_images)
+    unpickled = pickle.loads(pickle.dumps(with_module))
+    np.testing.assert_array_equal(
+        unpickled.transform(small_images), with_module.transform(small_images)
+    )
