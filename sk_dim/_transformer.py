@@ -208,7 +208,7 @@ class DeepInfoMaxTransformer(
         Layer of the encoder that ``transform`` returns, the paper's taps:
         "global" is Y (``n_components`` values); "fc" the fully connected
         layer below it (the last hidden layer of the MLP encoder); "conv" the
-        map of the last convolution, flattened (convolutional encoder only);
+        map of the last convolution, flattened (image encoders only);
         "local" the local feature map, flattened. It is read by
         ``transform``, so one fitted model serves every layer through
         ``set_params(output=...)``.

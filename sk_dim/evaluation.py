@@ -166,11 +166,15 @@ def _fit_and_bound(
     return float(torch.stack(bounds).mean())
 
 
-def _prepare(arrays: dict[str, object], random_state) -> tuple[list, int]:
+def _check_rows_and_seed(
+    arrays: dict[str, object], random_state
+) -> tuple[list[np.ndarray], int]:
+    """Finite float rows of each named array, of equal length, and a seed."""
     checked = [
-        check_array(value, dtype=np.float64, input_name=name).reshape(len(value), -1)
+        check_array(value, dtype=np.float64, allow_nd=True, input_name=name)
         for name, value in arrays.items()
     ]
+    checked = [array.reshape(len(array), -1) for array in checked]
     lengths = {name: len(array) for name, array in zip(arrays, checked, strict=True)}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"The arrays must have as many rows, got {lengths}.")
@@ -239,7 +243,7 @@ def mutual_information(
     >>> bool(abs(estimate - true_mi) < 0.2)
     True
     """
-    (X, Y), seed = _prepare({"X": X, "Y": Y}, random_state)
+    (X, Y), seed = _check_rows_and_seed({"X": X, "Y": Y}, random_state)
     train, test = _standardized_split(
         (X, Y), test_size, batch_size, np.random.RandomState(seed)
     )
@@ -329,7 +333,7 @@ def neural_dependency_measure(
     >>> bool(abs(ndm) < 0.05)
     True
     """
-    (Y,), seed = _prepare({"Y": Y}, random_state)
+    (Y,), seed = _check_rows_and_seed({"Y": Y}, random_state)
     if Y.shape[1] < 2:
         raise ValueError(
             f"The NDM measures dependence between columns, so Y needs at least 2 "

@@ -73,6 +73,14 @@ def test_estimates_are_reproducible_and_leave_the_global_state_alone():
     )
 
 
+def test_images_are_read_as_rows():
+    x, y, _ = correlated_pairs(400, 4, 0.5)
+    seeded = {"max_epochs": 1, "random_state": 0}
+    assert mutual_information(x.reshape(400, 2, 2), y, **seeded) == (
+        mutual_information(x, y, **seeded)
+    )
+
+
 def test_bad_input_is_refused():
     x, y, _ = correlated_pairs(300, 2, 0.5)
     with pytest.raises(ValueError, match=r"as many rows, got \{'X': 300, 'Y': 299\}"):
