@@ -75,7 +75,8 @@ def build_networks(
     """
     n_components = params["n_components"]
     encoder, kind = build_encoder(params, layout)
-    if params["beta"] > 0 and not getattr(encoder, "has_local_map", True):
+    has_local_map = getattr(encoder, "has_local_map", True)  # False: only Y
+    if params["beta"] > 0 and not has_local_map:
         raise ValueError(
             f"The encoder module {type(params['encoder']).__name__} returns only "
             "global vectors, but the local term (beta > 0) needs a local feature "
@@ -83,7 +84,7 @@ def build_networks(
             "return (local_map, global_vector) from the module."
         )
     if params["coordinate_weight"] > 0 and (
-        not getattr(encoder, "has_local_map", True) or encoder.local_size == (1, 1)
+        not has_local_map or encoder.local_size == (1, 1)
     ):
         raise ValueError(
             "coordinate_weight > 0 predicts the position of each local feature, "

@@ -104,17 +104,14 @@ def _check_image_size(encoder: str, image_size: tuple[int, int], minimum: int) -
         )
 
 
-def _dry_run(
-    module: nn.Module, method: str, in_channels: int, image_size: tuple[int, int]
-):
-    """``module.method`` of one blank image, in evaluation mode, without gradients."""
+def _dry_run(module: nn.Module, method: str, sample_shape: tuple[int, ...]):
+    """``module.method`` of two blank samples, in evaluation mode, no gradients."""
     was_training = module.training
-    with torch.no_grad():
-        output = getattr(module.eval(), method)(
-            torch.zeros(1, in_channels, *image_size)
-        )
-    module.train(was_training)
-    return output
+    try:
+        with torch.no_grad():
+            return getattr(module.eval(), method)(torch.zeros(2, *sample_shape))
+    finally:
+        module.train(was_training)
 
 
 class _TappedImageEncoder(nn.Module):
@@ -127,7 +124,7 @@ class _TappedImageEncoder(nn.Module):
 
     def _measure(self, in_channels: int, image_size: tuple[int, int]) -> None:
         """Set ``local_channels``, ``local_size`` and ``feature_sizes``."""
-        taps = _dry_run(self, "features", in_channels, image_size)
+        taps = _dry_run(self, "features", (in_channels, *image_size))
         self.local_channels, *local_size = taps["local"].shape[1:]
         self.local_size = tuple(local_size)
         self.feature_sizes = {name: tap[0].numel() for name, tap in taps.items()}
@@ -172,7 +169,7 @@ def _output_size(
     layers: nn.Module, in_channels: int, image_size: tuple[int, int]
 ) -> int:
     """Values per sample that ``layers`` give for images of ``image_size``."""
-    return _dry_run(layers, "forward", in_channels, image_size)[0].numel()
+    return _dry_run(layers, "forward", (in_channels, *image_size))[0].numel()
 
 
 class ConvEncoder(_TappedImageEncoder):
@@ -476,17 +473,13 @@ class ModuleEncoder(nn.Module):
     ):
         super().__init__()
         self.module = module
-        was_training = module.training
         try:
-            with torch.no_grad():
-                output = module.eval()(torch.zeros(2, *sample_shape))
+            output = _dry_run(module, "forward", sample_shape)
         except Exception as error:
             raise ValueError(
                 f"The encoder module {type(module).__name__} failed on a batch of "
                 f"shape {(2, *sample_shape)}: {type(error).__name__}: {error}"
             ) from error
-        finally:
-            module.train(was_training)
         self.has_local_map = isinstance(output, tuple | list)
         if self.has_local_map:
             if len(output) != 2:
@@ -506,7 +499,10 @@ class ModuleEncoder(nn.Module):
             )
         self.local_channels, *local_size = local_map.shape[1:]
         self.local_size = tuple(local_size)
-        if hasattr(module, "features") and hasattr(module, "feature_sizes"):
+        self.has_own_taps = hasattr(module, "features") and hasattr(
+            module, "feature_sizes"
+        )
+        if self.has_own_taps:
             self.feature_sizes = dict(module.feature_sizes)
         elif self.has_local_map:
             self.feature_sizes = {"local": local_map[0].numel(), "global": n_components}
@@ -535,7 +531,7 @@ class ModuleEncoder(nn.Module):
 
     def features(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         """The module's own taps, or ``"local"`` (with a map) and ``"global"``."""
-        if hasattr(self.module, "features") and hasattr(self.module, "feature_sizes"):
+        if self.has_own_taps:
             return self.module.features(inputs)
         local_map, global_vector = self(inputs)
         taps = {"global": global_vector}
