@@ -1,4 +1,4 @@
-"""From a DeepInfoMaxTransformer's parameters to networks, net and callbacks."""
+"""From a DeepInfoMaxTransformer's parameters to its networks and net."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.optim.lr_scheduler import CosineAnnealingLR
 
-from ._callbacks import EarlyStopping, HeldOutBound, ProgressBar, StepScheduler
 from ._data import InputEncoder, InputLayout, Standardize
-from ._engine import DeepInfoMaxNet, adam_kernel
+from ._dim_net import DeepInfoMaxNet
+from ._training import engine_arguments
 from .augmentations import RandomOcclusion, get_augmentation
 from .encoders import ENCODERS, MLPEncoder, ModuleEncoder
 from .estimators import get_estimator
@@ -168,52 +167,5 @@ def make_net(
         gradient_penalty=1.0,
         augment=resolve_augmentation(params["augmentation"], layout),
         occlude=resolve_occlusion(params["occlusion"], layout, standardize),
-        seed=seed,
-        compile_step=params["compile"],
-        optimizer=torch.optim.Adam,
-        optimizer__betas=(0.5, 0.999),
-        **{f"optimizer__{name}": value for name, value in adam_kernel(device).items()},
-        lr=params["lr"],
-        batch_size=params["batch_size"],
-        max_epochs=params["max_epochs"],
-        callbacks=[],
-        device=device,
-        verbose=0,
+        **engine_arguments(params, seed, device, betas=(0.5, 0.999)),
     )
-
-
-def training_callbacks(
-    params: dict,
-    n_steps: int,
-    valid_data: torch.Tensor | None,
-    incremental: bool,
-) -> list:
-    """Callbacks of one call of ``fit`` (or of ``partial_fit``, ``incremental``).
-
-    The cosine schedule and the stopping rule belong to ``fit``: one call of
-    ``partial_fit`` runs one epoch at the constant ``lr``. The user's
-    callbacks are deep copies, so that the ones passed are never changed.
-    """
-    callbacks = []
-    if not incremental and params["lr_schedule"] == "cosine":
-        callbacks.append(
-            ("lr_schedule", StepScheduler(CosineAnnealingLR, T_max=n_steps))
-        )
-    if valid_data is not None:
-        callbacks.append(
-            ("valid_bound", HeldOutBound(valid_data, params["batch_size"]))
-        )
-    if params["verbose"]:
-        callbacks.append(("progress", ProgressBar(n_steps)))
-    callbacks += copy.deepcopy(list(params["callbacks"] or []))
-    if not incremental:
-        # last, so that every other callback sees the end of the last epoch
-        stopping = EarlyStopping(
-            monitor="train_loss" if valid_data is None else "valid_bound",
-            lower_is_better=valid_data is None,
-            tol=params["tol"],
-            n_iter_no_change=params["n_iter_no_change"],
-            restore_best=valid_data is not None,
-        )
-        callbacks.append(("stopping", stopping))
-    return callbacks

@@ -6,15 +6,13 @@ import torch
 from skorch.callbacks import Callback, LRScheduler
 from tqdm.auto import tqdm
 
-from ._engine import NETWORKS
-
 
 class StepScheduler(LRScheduler):
     """skorch's LRScheduler, stepped every batch, released at the end of training.
 
     The scheduler holds the optimizer and through it the parameters; dropping
     it after training keeps every tensor of a fitted net in the state that
-    skorch pickles with device mapping (see ``DeepInfoMaxNet.__getstate__``).
+    skorch pickles with device mapping (see ``TrainingNet.__getstate__``).
     A new fit creates a new scheduler.
     """
 
@@ -32,16 +30,19 @@ class ProgressBar(Callback):
     ----------
     total : int
         Number of steps of the whole fit.
+    name : str
+        Label of the bar.
     refresh_every : int, default=10
         Steps between two updates of the displayed loss.
     """
 
-    def __init__(self, total: int, refresh_every: int = 10):
+    def __init__(self, total: int, name: str, refresh_every: int = 10):
         self.total = total
+        self.name = name
         self.refresh_every = refresh_every
 
     def on_train_begin(self, net, **kwargs):
-        self.bar_ = tqdm(total=self.total, unit="step", desc="DeepInfoMax")
+        self.bar_ = tqdm(total=self.total, unit="step", desc=self.name)
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         self.bar_.update(1)
@@ -58,11 +59,11 @@ class ProgressBar(Callback):
         self.bar_ = None  # a live bar holds a lock and cannot be pickled
 
 
-class HeldOutBound(Callback):
-    """Record the mutual-information bound on held-out data after each epoch.
+class HeldOutScore(Callback):
+    """Record the model's score on held-out data after each epoch.
 
-    The value, ``net.held_out_bound(data, batch_size)``, goes to the history
-    as ``"valid_bound"``.
+    The value, ``net.held_out_score(data, batch_size)`` (for Deep InfoMax the
+    mutual-information bound), goes to the history as ``"valid_score"``.
 
     Parameters
     ----------
@@ -77,8 +78,8 @@ class HeldOutBound(Callback):
         self.batch_size = batch_size
 
     def on_epoch_end(self, net, **kwargs):
-        bound = net.held_out_bound(self.data, self.batch_size)
-        net.history.record("valid_bound", bound)
+        score = net.held_out_score(self.data, self.batch_size)
+        net.history.record("valid_score", score)
 
     def on_train_end(self, net, **kwargs):
         self.data = None  # the samples are not part of the fitted model
@@ -158,6 +159,5 @@ def _copy_weights(net) -> dict[str, dict[str, torch.Tensor]]:
     """Copies of the state dicts of the networks of ``net``."""
     return {
         name: {key: value.clone() for key, value in network.state_dict().items()}
-        for name in NETWORKS
-        if (network := getattr(net, name, None)) is not None
+        for name, network in net.fitted_networks().items()
     }

@@ -1,4 +1,4 @@
-"""Saving a fitted transformer as JSON parameters and weights, and loading it."""
+"""Saving a fitted estimator as JSON parameters and weights, and loading it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._build import make_net
 from ._data import InputLayout, Standardize
-from ._engine import NETWORKS
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
 
@@ -133,7 +131,7 @@ def split_weights(
 
 
 def save_model(model, folder: Path) -> Path:
-    """Write the fitted transformer ``model`` to ``folder`` (see its ``save``)."""
+    """Write the fitted estimator ``model`` to ``folder`` (see its ``save``)."""
     name = type(model).__name__
     params = json_params(model.get_params(deep=False), name)
     layout = model._layout
@@ -155,12 +153,12 @@ def save_model(model, folder: Path) -> Path:
             "loss_curve": model.loss_curve_,
             "validation_scores": model.validation_scores_,
             "best_validation_score": model.best_validation_score_,
+            **{name: getattr(model, name) for name in model._saved_attributes},
         },
     }
     tensors = {
         f"{network_name}.{key}": value
-        for network_name in NETWORKS
-        if (network := getattr(model.net_, network_name, None)) is not None
+        for network_name, network in model.net_.fitted_networks().items()
         for key, value in network.state_dict().items()
     }
     folder.mkdir(parents=True, exist_ok=True)
@@ -178,7 +176,11 @@ def _plain(value):
 
 
 def load_model(cls, folder: Path, device: torch.device):
-    """Rebuild a transformer of class ``cls`` from ``folder``, on ``device``."""
+    """Rebuild an estimator of class ``cls`` from ``folder``, on ``device``.
+
+    The networks are built by the estimator's ``_build_net`` from the saved
+    input scaling (the ``standardize`` buffers of ``module_``).
+    """
     config = read_config(folder, cls.__name__, __version__)
     params = dict(config["params"])
     if params["image_shape"] is not None:
@@ -200,14 +202,14 @@ def load_model(cls, folder: Path, device: torch.device):
     model.loss_curve_ = fitted["loss_curve"]
     model.validation_scores_ = fitted["validation_scores"]
     model.best_validation_score_ = fitted["best_validation_score"]
+    for name in model._saved_attributes:
+        setattr(model, name, fitted[name])
     weights = split_weights(load_weights(folder))
     scaling = weights["module_"]
     standardize = Standardize(
         scaling["standardize.offset"], scaling["standardize.scale"]
     )
-    params = model.get_params(deep=False)
-    net = make_net(params, model._layout, standardize, fitted["seed"], device)
-    net.initialize()
+    net = model._build_net(standardize, fitted["seed"], device).initialize()
     for network_name, state in weights.items():
         getattr(net, network_name).load_state_dict(state)
     model.net_ = net

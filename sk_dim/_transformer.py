@@ -2,68 +2,31 @@
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Iterator
 from numbers import Integral, Real
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ._base import TRAINING_CONSTRAINTS, NetEstimator
 from ._batches import TensorBatches, inference_batch_size
-from ._build import make_net, training_callbacks
-from ._data import InputLayout, as_tensor, fit_standardize, infer_layout
-from ._engine import NETWORKS, DeepInfoMaxNet
-from ._persistence import load_model, save_model
+from ._build import make_net
+from ._data import InputLayout, Standardize, infer_layout
+from ._dim_net import DeepInfoMaxNet
 from ._runtime import compute_settings
-from ._version import __version__
 from .augmentations import AUGMENTATIONS
 from .critics import CRITICS
 from .encoders import ENCODERS
 from .estimators import MI_ESTIMATORS
-from .exceptions import InconsistentVersionWarning
 from .prior import PRIORS
 
 
-@contextlib.contextmanager
-def _unchanged_on_error(estimator) -> Iterator[None]:
-    """Give ``estimator`` its attributes back if the block raises."""
-    saved = dict(estimator.__dict__)
-    try:
-        yield
-    except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(saved)
-        raise
-
-
-def _resolve_device(device: str | torch.device) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(
-            f"device must be 'auto' or a torch device such as 'cpu' or 'cuda:0', "
-            f"got {device!r}."
-        ) from None
-
-
 class DeepInfoMaxTransformer(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
 ):
     """Unsupervised representation learning by Deep InfoMax (Hjelm et al. 2019).
 
@@ -283,19 +246,7 @@ class DeepInfoMaxTransformer(
         "critic_width": [Interval(Integral, 1, None, closed="left")],
         "occlusion": [Interval(Real, 0, 1, closed="left")],
         "coordinate_weight": [Interval(Real, 0, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "lr_schedule": [StrOptions({"cosine", "constant"})],
-        "batch_size": [Interval(Integral, 2, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "callbacks": [None, list],
-        "device": [str, torch.device],
-        "compile": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **TRAINING_CONSTRAINTS,
         "output": [StrOptions({"global", "fc", "conv", "local"})],
     }
 
@@ -360,77 +311,6 @@ class DeepInfoMaxTransformer(
         self.verbose = verbose
         self.output = output
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Fit the encoder on X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), (n_samples, H, W), \
-                (n_samples, C, H, W) or (n_samples, H, W, C)
-            Training data: feature rows, or images (uint8 images are scaled to
-            [-1, 1], other images standardised).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DeepInfoMaxTransformer
-            The fitted transformer.
-        """
-        with _unchanged_on_error(self):
-            X = self._validate_input(X, reset=True)
-            layout = self._check_training_data(X)
-            rng = check_random_state(self.random_state)
-            seed = rng.randint(np.iinfo(np.int32).max)
-            X, X_valid = self._hold_out(X, rng)
-            self._check_batch_size(len(X))
-            self._set_up(layout)
-            with self._training_context(seed):
-                self.net_ = self._make_net(X, seed)
-                self._train(X, X_valid, incremental=False)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        """Train for one epoch on X, a chunk of data that arrives in parts.
-
-        The first call sets up the model as ``fit`` does, with the input
-        scaling of rows learnt from this first chunk. Each call runs one pass
-        over its chunk at the constant learning rate ``lr``; the cosine
-        schedule, the stopping rule and ``early_stopping`` apply to ``fit``
-        only. After ``fit``, ``partial_fit`` goes on training that model.
-
-        Parameters
-        ----------
-        X : array-like
-            A chunk of at least ``batch_size`` samples, in the layout of the
-            first chunk.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DeepInfoMaxTransformer
-            The transformer, trained one more epoch.
-        """
-        first_call = not hasattr(self, "net_")
-        with _unchanged_on_error(self):
-            X = self._validate_input(X, reset=first_call)
-            self._check_batch_size(len(X))
-            if first_call:
-                self._set_up(self._check_training_data(X))
-                seed = check_random_state(self.random_state).randint(
-                    np.iinfo(np.int32).max
-                )
-            else:
-                seed = self.net_.seed + self.n_iter_
-            with self._training_context(seed):
-                if first_call:
-                    self.net_ = self._make_net(X, seed).initialize()
-                self._train(X, None, incremental=True)
-        return self
-
     def _check_training_data(self, X: np.ndarray) -> InputLayout:
         if self.alpha == 0 and self.beta == 0:
             raise ValueError(
@@ -439,144 +319,11 @@ class DeepInfoMaxTransformer(
             )
         return infer_layout(X, self.image_shape, self.channels)
 
-    def _check_batch_size(self, n_samples: int) -> None:
-        if self.batch_size > n_samples:
-            held_out = " after holding out validation data" * self.early_stopping
-            raise ValueError(
-                f"batch_size={self.batch_size} is larger than the number of "
-                f"samples ({n_samples}{held_out}); pass batch_size <= {n_samples}."
-            )
-
-    def _hold_out(self, X: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray | None]:
-        """Split off the validation data of ``early_stopping``."""
-        if not self.early_stopping:
-            return X, None
-        n_valid = int(np.ceil(self.validation_fraction * len(X)))
-        if n_valid < 2 or n_valid >= len(X):
-            raise ValueError(
-                f"early_stopping needs at least 2 validation samples and 1 "
-                f"training sample, but validation_fraction="
-                f"{self.validation_fraction} of {len(X)} samples holds out "
-                f"{n_valid}; pass more samples or change validation_fraction."
-            )
-        order = rng.permutation(len(X))
-        return X[order[n_valid:]], X[order[:n_valid]]
-
-    def _set_up(self, layout: InputLayout) -> None:
-        self.device_ = _resolve_device(self.device)
-        self.input_shape_ = layout.sample_shape
-        self._layout = layout
-
-    def _make_net(self, X: np.ndarray, seed: int) -> DeepInfoMaxNet:
-        standardize = fit_standardize(X, self._layout)
+    def _build_net(
+        self, scaling: Standardize, seed: int, device: torch.device
+    ) -> DeepInfoMaxNet:
         params = self.get_params(deep=False)
-        return make_net(params, self._layout, standardize, seed, self.device_)
-
-    @contextlib.contextmanager
-    def _training_context(self, seed: int) -> Iterator[None]:
-        """Seeded torch random state, and the compute settings of the device."""
-        cuda_devices = [self.device_] if self.device_.type == "cuda" else []
-        with (
-            torch.random.fork_rng(devices=cuda_devices),
-            compute_settings(self.device_),
-        ):
-            torch.manual_seed(seed)
-            yield
-
-    def _train(
-        self, X: np.ndarray, X_valid: np.ndarray | None, incremental: bool
-    ) -> None:
-        """Run the epochs of ``fit`` or the one of ``partial_fit``, then report."""
-        self._check_output()
-        net = self.net_
-        epochs = 1 if incremental else self.max_epochs
-        valid = None if X_valid is None else as_tensor(X_valid, self._layout)
-        n_steps = epochs * (len(X) // self.batch_size)
-        params = self.get_params(deep=False)
-        net.callbacks = training_callbacks(params, n_steps, valid, incremental)
-        history_before = len(net.history) if incremental else 0
-        if incremental:
-            net.initialize_callbacks()
-            for group in net.optimizer_.param_groups:
-                group["lr"] = self.lr  # where the cosine schedule of fit left it
-            net.partial_fit(as_tensor(X, self._layout), epochs=1)
-        else:
-            net.fit(as_tensor(X, self._layout))
-        new_epochs = [
-            row for row in net.history[history_before:] if "train_loss" in row
-        ]
-        previous = getattr(self, "loss_curve_", []) if incremental else []
-        self.loss_curve_ = previous + [row["train_loss"] for row in new_epochs]
-        self.n_iter_ = len(self.loss_curve_)
-        if not incremental or not hasattr(self, "validation_scores_"):
-            scores = [row["valid_bound"] for row in new_epochs if "valid_bound" in row]
-            self.validation_scores_ = scores or None
-            self.best_validation_score_ = max(scores) if scores else None
-        self._report_end(epochs, len(new_epochs))
-
-    def _report_end(self, epochs: int, completed: int) -> None:
-        """Warn about an interrupted fit or one that has not converged."""
-        stopping = dict(self.net_.callbacks_).get("stopping")
-        if stopping is not None and stopping.stopped_:
-            return
-        name = type(self).__name__
-        if completed < epochs:
-            warnings.warn(
-                f"{name}: training interrupted by the user after {completed} of "
-                f"{epochs} epochs; the model keeps the weights it reached.",
-                UserWarning,
-                stacklevel=5,
-            )
-        elif stopping is not None and stopping.misses_ == 0:
-            watched = "held-out bound" if self.early_stopping else "training loss"
-            warnings.warn(
-                f"{name}: the {watched} still changed by more than "
-                f"tol={self.tol} in the last of max_epochs={self.max_epochs} "
-                "epochs; the fit has not converged. Increase max_epochs to "
-                "train longer.",
-                ConvergenceWarning,
-                stacklevel=5,
-            )
-
-    def _validate_input(self, X, reset: bool) -> np.ndarray:
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            allow_nd=True,
-            dtype="numeric",
-            ensure_min_samples=2 if reset else 1,
-        )
-        if not reset and tuple(X.shape[1:]) != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {tuple(X.shape[1:])}, but "
-                f"{type(self).__name__} was fitted on samples of shape "
-                f"{self.input_shape_}."
-            )
-        return X
-
-    def to(self, device) -> DeepInfoMaxTransformer:
-        """Move the fitted networks to ``device``; ``transform`` then runs there.
-
-        Parameters
-        ----------
-        device : str or torch.device
-            For example ``"cpu"`` to serve a model fitted on a GPU on the CPU,
-            or ``"auto"``.
-
-        Returns
-        -------
-        self : DeepInfoMaxTransformer
-            The transformer, moved.
-        """
-        check_is_fitted(self)
-        device = _resolve_device(device)
-        for name in NETWORKS:
-            network = getattr(self.net_, name, None)
-            if network is not None:
-                network.to(device)
-        self.net_.device = device
-        return self
+        return make_net(params, self._layout, scaling, seed, device)
 
     def transform(self, X):
         """Encode X to its representation: Y, or the layer named by ``output``.
@@ -594,13 +341,12 @@ class DeepInfoMaxTransformer(
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
-        self._check_output()
+        self._check_net_params()
         encoder = self.net_.module_
         encoder.eval()
         output = np.empty((len(X), self._n_features_out), dtype=np.float32)
         start = 0
-        data = as_tensor(X, self._layout)
-        device = torch.device(self.net_.device)
+        data, device = self._device_tensor(X)
         batches = TensorBatches(data, inference_batch_size(device), device=device)
         with torch.inference_mode(), self.net_.autocast(), compute_settings(device):
             for batch, _ in batches:
@@ -612,7 +358,7 @@ class DeepInfoMaxTransformer(
                 start += len(batch)
         return output
 
-    def _check_output(self) -> None:
+    def _check_net_params(self) -> None:
         encoder = self.net_.module.encoder  # also before the net is initialised
         taps = encoder.feature_sizes
         if self.output not in taps:
@@ -649,71 +395,9 @@ class DeepInfoMaxTransformer(
             raise ValueError(
                 "score needs at least 2 samples to form negative pairs, got 1."
             )
-        data = as_tensor(X, self._layout)
-        with compute_settings(torch.device(self.net_.device)):
-            return self.net_.held_out_bound(data, self.batch_size)
-
-    def save(self, path: str | Path) -> Path:
-        """Save the fitted model to the folder ``path``.
-
-        The folder receives ``config.json``, with the constructor parameters,
-        the fitted attributes and the sk_dim version, and the weights of the
-        networks, in ``weights.safetensors`` when the safetensors package is
-        installed, else in ``weights.pt``. Unlike a pickle, loading runs no
-        code stored in the files. Parameters must be JSON values: a model
-        with a callable, class or module parameter is saved with pickle or
-        joblib instead.
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            A folder, created if needed; the files of an earlier save in it
-            are replaced.
-
-        Returns
-        -------
-        path : pathlib.Path
-            The folder.
-        """
-        check_is_fitted(self)
-        return save_model(self, Path(path))
-
-    @classmethod
-    def load(cls, path: str | Path, device="auto") -> DeepInfoMaxTransformer:
-        """Load a model written by :meth:`save`.
-
-        The networks are rebuilt from the saved parameters and given the
-        saved weights; nothing is trained and no pickled code is run. A model
-        saved by another version of sk_dim loads with an
-        :class:`~sk_dim.exceptions.InconsistentVersionWarning`.
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            The folder given to :meth:`save`.
-        device : str or torch.device, default="auto"
-            Where ``transform`` runs: "auto" picks CUDA when available.
-
-        Returns
-        -------
-        model : DeepInfoMaxTransformer
-            The fitted transformer.
-        """
-        return load_model(cls, Path(path), _resolve_device(device))
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_sk_dim_version"] = __version__
-        return state
-
-    def __setstate__(self, state):
-        version = state.pop("_sk_dim_version", None)
-        if version != __version__:
-            warnings.warn(
-                InconsistentVersionWarning(type(self).__name__, version, __version__),
-                stacklevel=2,
-            )
-        super().__setstate__(state)
+        data, device = self._device_tensor(X)
+        with compute_settings(device):
+            return self.net_.held_out_score(data, self.batch_size)
 
     @property
     def _n_features_out(self) -> int:
@@ -721,6 +405,5 @@ class DeepInfoMaxTransformer(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

@@ -1,0 +1,379 @@
+"""What the estimators of sk_dim share: the fit loop, checks, devices, persistence."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._data import InputLayout, Standardize, as_tensor, fit_standardize
+from ._engine import TrainingNet
+from ._persistence import load_model, save_model
+from ._runtime import compute_settings
+from ._training import training_callbacks
+from ._version import __version__
+from .exceptions import InconsistentVersionWarning
+
+#: Constraints of the training parameters that every NetEstimator declares.
+TRAINING_CONSTRAINTS = {
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "lr_schedule": [StrOptions({"cosine", "constant"})],
+    "batch_size": [Interval(Integral, 2, None, closed="left")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "callbacks": [None, list],
+    "device": [str, torch.device],
+    "compile": ["boolean"],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+@contextlib.contextmanager
+def _unchanged_on_error(estimator) -> Iterator[None]:
+    """Give ``estimator`` its attributes back if the block raises."""
+    saved = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """The torch device of a ``device`` parameter ("auto": CUDA when available)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be 'auto' or a torch device such as 'cpu' or 'cuda:0', "
+            f"got {device!r}."
+        ) from None
+
+
+class NetEstimator(BaseEstimator):
+    """An estimator whose ``fit`` trains the networks of a :class:`TrainingNet`.
+
+    A subclass declares the parameters of :data:`TRAINING_CONSTRAINTS` and
+    defines :meth:`_build_net`. It may refine
+    :meth:`_check_training_data`, :meth:`_fit_scaling` and
+    :meth:`_check_net_params`; fitted attributes that ``save`` must
+    keep besides the common ones are named in ``_saved_attributes``.
+    """
+
+    #: Fitted attributes, JSON values, that ``save`` writes and ``load`` restores.
+    _saved_attributes: tuple[str, ...] = ()
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W), \
+                (n_samples, C, H, W) or (n_samples, H, W, C)
+            Training data: feature rows, or images.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        with _unchanged_on_error(self):
+            X = self._validate_input(X, reset=True)
+            layout = self._check_training_data(X)
+            rng = check_random_state(self.random_state)
+            seed = rng.randint(np.iinfo(np.int32).max)
+            X, X_valid = self._hold_out(X, rng)
+            self._check_batch_size(len(X))
+            self._set_up(layout)
+            with self._training_context(seed):
+                self.net_ = self._make_net(X, seed)
+                self._train(X, X_valid, incremental=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on X, a chunk of data that arrives in parts.
+
+        The first call sets up the model as ``fit`` does, with the input
+        scaling learnt from this first chunk. Each call runs one pass over
+        its chunk at the constant learning rate ``lr``; the cosine schedule,
+        the stopping rule and ``early_stopping`` apply to ``fit`` only. After
+        ``fit``, ``partial_fit`` goes on training that model.
+
+        Parameters
+        ----------
+        X : array-like
+            A chunk of at least ``batch_size`` samples, in the layout of the
+            first chunk.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        first_call = not hasattr(self, "net_")
+        with _unchanged_on_error(self):
+            X = self._validate_input(X, reset=first_call)
+            self._check_batch_size(len(X))
+            if first_call:
+                self._set_up(self._check_training_data(X))
+                seed = check_random_state(self.random_state).randint(
+                    np.iinfo(np.int32).max
+                )
+            else:
+                seed = self.net_.seed + self.n_iter_
+            with self._training_context(seed):
+                if first_call:
+                    self.net_ = self._make_net(X, seed).initialize()
+                self._train(X, None, incremental=True)
+        return self
+
+    def _check_training_data(self, X: np.ndarray) -> InputLayout:
+        """The layout of the training data, after checks of the parameters."""
+        raise NotImplementedError
+
+    def _fit_scaling(self, X: np.ndarray) -> Standardize:
+        """The input scaling learnt from the training data."""
+        return fit_standardize(X, self._layout)
+
+    def _build_net(
+        self, scaling: Standardize, seed: int, device: torch.device
+    ) -> TrainingNet:
+        """The net of the parameters, for data of ``self._layout``, uninitialised."""
+        raise NotImplementedError
+
+    def _check_net_params(self) -> None:
+        """Refuse parameters that only the built networks can check.
+
+        Called before training and by methods that read such parameters.
+        """
+
+    def _check_batch_size(self, n_samples: int) -> None:
+        if self.batch_size > n_samples:
+            held_out = " after holding out validation data" * self.early_stopping
+            raise ValueError(
+                f"batch_size={self.batch_size} is larger than the number of "
+                f"samples ({n_samples}{held_out}); pass batch_size <= {n_samples}."
+            )
+
+    def _hold_out(self, X: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray | None]:
+        """Split off the validation data of ``early_stopping``."""
+        if not self.early_stopping:
+            return X, None
+        n_valid = int(np.ceil(self.validation_fraction * len(X)))
+        if n_valid < 2 or n_valid >= len(X):
+            raise ValueError(
+                f"early_stopping needs at least 2 validation samples and 1 "
+                f"training sample, but validation_fraction="
+                f"{self.validation_fraction} of {len(X)} samples holds out "
+                f"{n_valid}; pass more samples or change validation_fraction."
+            )
+        order = rng.permutation(len(X))
+        return X[order[n_valid:]], X[order[:n_valid]]
+
+    def _set_up(self, layout: InputLayout) -> None:
+        self.device_ = resolve_device(self.device)
+        self.input_shape_ = layout.sample_shape
+        self._layout = layout
+
+    def _make_net(self, X: np.ndarray, seed: int) -> TrainingNet:
+        return self._build_net(self._fit_scaling(X), seed, self.device_)
+
+    @contextlib.contextmanager
+    def _training_context(self, seed: int) -> Iterator[None]:
+        """Seeded torch random state, and the compute settings of the device."""
+        cuda_devices = [self.device_] if self.device_.type == "cuda" else []
+        with (
+            torch.random.fork_rng(devices=cuda_devices),
+            compute_settings(self.device_),
+        ):
+            torch.manual_seed(seed)
+            yield
+
+    def _train(
+        self, X: np.ndarray, X_valid: np.ndarray | None, incremental: bool
+    ) -> None:
+        """Run the epochs of ``fit`` or the one of ``partial_fit``, then report."""
+        self._check_net_params()
+        net = self.net_
+        epochs = 1 if incremental else self.max_epochs
+        valid = None if X_valid is None else as_tensor(X_valid, self._layout)
+        n_steps = epochs * (len(X) // self.batch_size)
+        params = self.get_params(deep=False)
+        net.callbacks = training_callbacks(
+            params, n_steps, valid, incremental, type(self).__name__
+        )
+        history_before = len(net.history) if incremental else 0
+        if incremental:
+            net.initialize_callbacks()
+            for group in net.optimizer_.param_groups:
+                group["lr"] = self.lr  # where the cosine schedule of fit left it
+            net.partial_fit(as_tensor(X, self._layout), epochs=1)
+        else:
+            net.fit(as_tensor(X, self._layout))
+        new_epochs = [
+            row for row in net.history[history_before:] if "train_loss" in row
+        ]
+        previous = getattr(self, "loss_curve_", []) if incremental else []
+        self.loss_curve_ = previous + [row["train_loss"] for row in new_epochs]
+        self.n_iter_ = len(self.loss_curve_)
+        if not incremental or not hasattr(self, "validation_scores_"):
+            scores = [row["valid_score"] for row in new_epochs if "valid_score" in row]
+            self.validation_scores_ = scores or None
+            self.best_validation_score_ = max(scores) if scores else None
+        self._report_end(epochs, len(new_epochs))
+
+    def _report_end(self, epochs: int, completed: int) -> None:
+        """Warn about an interrupted fit or one that has not converged."""
+        stopping = dict(self.net_.callbacks_).get("stopping")
+        if stopping is not None and stopping.stopped_:
+            return
+        name = type(self).__name__
+        if completed < epochs:
+            warnings.warn(
+                f"{name}: training interrupted by the user after {completed} of "
+                f"{epochs} epochs; the model keeps the weights it reached.",
+                UserWarning,
+                stacklevel=5,
+            )
+        elif stopping is not None and stopping.misses_ == 0:
+            watched = "held-out score" if self.early_stopping else "training loss"
+            warnings.warn(
+                f"{name}: the {watched} still changed by more than "
+                f"tol={self.tol} in the last of max_epochs={self.max_epochs} "
+                "epochs; the fit has not converged. Increase max_epochs to "
+                "train longer.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+
+    def _validate_input(self, X, reset: bool) -> np.ndarray:
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            allow_nd=True,
+            dtype="numeric",
+            ensure_min_samples=2 if reset else 1,
+        )
+        if not reset and tuple(X.shape[1:]) != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {tuple(X.shape[1:])}, but "
+                f"{type(self).__name__} was fitted on samples of shape "
+                f"{self.input_shape_}."
+            )
+        return X
+
+    def _device_tensor(self, X: np.ndarray) -> tuple[torch.Tensor, torch.device]:
+        """X in the model's layout, and the device of the fitted networks."""
+        return as_tensor(X, self._layout), torch.device(self.net_.device)
+
+    def to(self, device):
+        """Move the fitted networks to ``device``; the model then runs there.
+
+        Parameters
+        ----------
+        device : str or torch.device
+            For example ``"cpu"`` to serve a model fitted on a GPU on the CPU,
+            or ``"auto"``.
+
+        Returns
+        -------
+        self : object
+            The estimator, moved.
+        """
+        check_is_fitted(self)
+        device = resolve_device(device)
+        for network in self.net_.fitted_networks().values():
+            network.to(device)
+        self.net_.device = device
+        return self
+
+    def save(self, path: str | Path) -> Path:
+        """Save the fitted model to the folder ``path``.
+
+        The folder receives ``config.json``, with the constructor parameters,
+        the fitted attributes and the sk_dim version, and the weights of the
+        networks, in ``weights.safetensors`` when the safetensors package is
+        installed, else in ``weights.pt``. Unlike a pickle, loading runs no
+        code stored in the files. Parameters must be JSON values: a model
+        with a callable, class or module parameter is saved with pickle or
+        joblib instead.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            A folder, created if needed; the files of an earlier save in it
+            are replaced.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The folder.
+        """
+        check_is_fitted(self)
+        return save_model(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path, device="auto"):
+        """Load a model written by :meth:`save`.
+
+        The networks are rebuilt from the saved parameters and given the
+        saved weights; nothing is trained and no pickled code is run. A model
+        saved by another version of sk_dim loads with an
+        :class:`~sk_dim.exceptions.InconsistentVersionWarning`.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The folder given to :meth:`save`.
+        device : str or torch.device, default="auto"
+            Where the model runs: "auto" picks CUDA when available.
+
+        Returns
+        -------
+        model : object
+            The fitted estimator.
+        """
+        return load_model(cls, Path(path), resolve_device(device))
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_sk_dim_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        version = state.pop("_sk_dim_version", None)
+        if version != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(type(self).__name__, version, __version__),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags

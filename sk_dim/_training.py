@@ -1,0 +1,73 @@
+"""Arguments and callbacks of a training run, common to the models."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch.optim.lr_scheduler import CosineAnnealingLR
+
+from ._callbacks import EarlyStopping, HeldOutScore, ProgressBar, StepScheduler
+from ._engine import adam_kernel
+
+
+def engine_arguments(
+    params: dict, seed: int, device: torch.device, betas: tuple[float, float]
+) -> dict:
+    """Arguments of a :class:`~sk_dim._engine.TrainingNet` common to the models.
+
+    Adam with ``betas`` on ``device``, the batch size, epochs, learning rate,
+    seed and compilation of ``params``; the callbacks are set by each fit.
+    """
+    return {
+        "seed": seed,
+        "compile_step": params["compile"],
+        "optimizer": torch.optim.Adam,
+        "optimizer__betas": betas,
+        **{f"optimizer__{name}": value for name, value in adam_kernel(device).items()},
+        "lr": params["lr"],
+        "batch_size": params["batch_size"],
+        "max_epochs": params["max_epochs"],
+        "callbacks": [],
+        "device": device,
+        "verbose": 0,
+    }
+
+
+def training_callbacks(
+    params: dict,
+    n_steps: int,
+    valid_data: torch.Tensor | None,
+    incremental: bool,
+    name: str,
+) -> list:
+    """Callbacks of one call of ``fit`` (or of ``partial_fit``, ``incremental``).
+
+    The cosine schedule and the stopping rule belong to ``fit``: one call of
+    ``partial_fit`` runs one epoch at the constant ``lr``. The user's
+    callbacks are deep copies, so that the ones passed are never changed.
+    ``name`` labels the progress bar.
+    """
+    callbacks = []
+    if not incremental and params["lr_schedule"] == "cosine":
+        callbacks.append(
+            ("lr_schedule", StepScheduler(CosineAnnealingLR, T_max=n_steps))
+        )
+    if valid_data is not None:
+        callbacks.append(
+            ("valid_score", HeldOutScore(valid_data, params["batch_size"]))
+        )
+    if params["verbose"]:
+        callbacks.append(("progress", ProgressBar(n_steps, name)))
+    callbacks += copy.deepcopy(list(params["callbacks"] or []))
+    if not incremental:
+        # last, so that every other callback sees the end of the last epoch
+        stopping = EarlyStopping(
+            monitor="train_loss" if valid_data is None else "valid_score",
+            lower_is_better=valid_data is None,
+            tol=params["tol"],
+            n_iter_no_change=params["n_iter_no_change"],
+            restore_best=valid_data is not None,
+        )
+        callbacks.append(("stopping", stopping))
+    return callbacks
