@@ -2,5 +2,6 @@
 
 from ._transformer import DeepInfoMaxTransformer
 from ._version import __version__
+from .mim import MutualInformationMachine
 
-__all__ = ["DeepInfoMaxTransformer", "__version__"]
+__all__ = ["DeepInfoMaxTransformer", "MutualInformationMachine", "__version__"]

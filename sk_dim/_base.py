@@ -67,6 +67,15 @@ def resolve_device(device: str | torch.device) -> torch.device:
         ) from None
 
 
+@contextlib.contextmanager
+def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch's random state (and ``device``'s) inside the block only."""
+    cuda_devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.manual_seed(seed)
+        yield
+
+
 class NetEstimator(BaseEstimator):
     """An estimator whose ``fit`` trains the networks of a :class:`TrainingNet`.
 
@@ -204,12 +213,7 @@ class NetEstimator(BaseEstimator):
     @contextlib.contextmanager
     def _training_context(self, seed: int) -> Iterator[None]:
         """Seeded torch random state, and the compute settings of the device."""
-        cuda_devices = [self.device_] if self.device_.type == "cuda" else []
-        with (
-            torch.random.fork_rng(devices=cuda_devices),
-            compute_settings(self.device_),
-        ):
-            torch.manual_seed(seed)
+        with seeded_torch(seed, self.device_), compute_settings(self.device_):
             yield
 
     def _train(

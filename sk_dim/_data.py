@@ -125,6 +125,10 @@ class Standardize(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return (inputs.float() - self.offset) / self.scale
 
+    def invert(self, scaled: torch.Tensor) -> torch.Tensor:
+        """Map scaled values back to the units of the inputs."""
+        return scaled * self.scale + self.offset
+
 
 def fit_standardize(X: np.ndarray, layout: InputLayout) -> Standardize:
     """Input scaling learnt from the training data.

@@ -15,11 +15,20 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sk_dim import DeepInfoMaxTransformer
+from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine
 
 from .conftest import TINY
 
-ESTIMATORS = [DeepInfoMaxTransformer(**{**TINY, "batch_size": 2})]
+ESTIMATORS = [
+    DeepInfoMaxTransformer(**{**TINY, "batch_size": 2}),
+    MutualInformationMachine(
+        n_components=8,
+        hidden_layer_sizes=(16,),
+        batch_size=2,
+        max_epochs=1,
+        random_state=0,
+    ),
+]
 
 
 @parametrize_with_checks(ESTIMATORS)

@@ -1,0 +1,31 @@
+"""The skorch net of the Mutual Information Machine and of its VAE baseline."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from ._engine import TrainingNet
+
+
+class LatentModelNet(TrainingNet):
+    """skorch net training a :class:`~sk_dim.latent.LatentVariableModel`.
+
+    ``module`` is the model (input scaling, encoder, decoder and likelihood)
+    and ``criterion`` its :class:`~sk_dim.mim_objectives.LatentObjective`.
+    The held-out score of a batch is the negative loss. Training runs in
+    float32 on every device: the log-densities sum a term per input value,
+    which bfloat16 would round away.
+    """
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
+    def forward_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Loss of one batch of raw inputs, and its (B, D) code means."""
+        return self.criterion_(self.module_, inputs)
+
+    def batch_score(self, batch: torch.Tensor) -> torch.Tensor:
+        loss, _ = self.criterion_(self.module_, batch)
+        return -loss
