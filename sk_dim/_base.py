@@ -82,7 +82,9 @@ class NetEstimator(BaseEstimator):
     A subclass declares the parameters of :data:`TRAINING_CONSTRAINTS` and
     defines :meth:`_build_net`. It may refine
     :meth:`_check_training_data`, :meth:`_fit_scaling` and
-    :meth:`_check_net_params`; fitted attributes that ``save`` must
+    :meth:`_check_net_params`, and the training data of ``fit(X, y)`` in
+    :meth:`_training_data` (with :meth:`_saved_scaling` for a scaling of
+    its own); fitted attributes that ``save`` must
     keep besides the common ones are named in ``_saved_attributes``.
     """
 
@@ -107,7 +109,7 @@ class NetEstimator(BaseEstimator):
             The fitted estimator.
         """
         with _unchanged_on_error(self):
-            X = self._validate_input(X, reset=True)
+            X = self._training_data(X, y, reset=True)
             layout = self._check_training_data(X)
             rng = check_random_state(self.random_state)
             seed = rng.randint(np.iinfo(np.int32).max)
@@ -144,7 +146,7 @@ class NetEstimator(BaseEstimator):
         """
         first_call = not hasattr(self, "net_")
         with _unchanged_on_error(self):
-            X = self._validate_input(X, reset=first_call)
+            X = self._training_data(X, y, reset=first_call)
             self._check_batch_size(len(X))
             if first_call:
                 self._set_up(self._check_training_data(X))
@@ -159,18 +161,28 @@ class NetEstimator(BaseEstimator):
                 self._train(X, None, incremental=True)
         return self
 
+    def _training_data(self, X, y, reset: bool) -> np.ndarray:
+        """The validated training array of ``fit(X, y)``; y is ignored here."""
+        return self._validate_input(X, reset)
+
     def _check_training_data(self, X: np.ndarray) -> InputLayout:
         """The layout of the training data, after checks of the parameters."""
         raise NotImplementedError
 
-    def _fit_scaling(self, X: np.ndarray) -> Standardize:
+    def _fit_scaling(self, X: np.ndarray):
         """The input scaling learnt from the training data."""
         return fit_standardize(X, self._layout)
 
-    def _build_net(
-        self, scaling: Standardize, seed: int, device: torch.device
-    ) -> TrainingNet:
-        """The net of the parameters, for data of ``self._layout``, uninitialised."""
+    @staticmethod
+    def _saved_scaling(weights: dict[str, torch.Tensor]):
+        """The input scaling held in the saved weights of ``module_``."""
+        return Standardize(weights["standardize.offset"], weights["standardize.scale"])
+
+    def _build_net(self, scaling, seed: int, device: torch.device) -> TrainingNet:
+        """The net of the parameters, for data of ``self._layout``, uninitialised.
+
+        ``scaling`` is the input scaling, as :meth:`_fit_scaling` gives it.
+        """
         raise NotImplementedError
 
     def _check_net_params(self) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._data import InputLayout, Standardize
+from ._data import InputLayout
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
 
@@ -145,6 +145,7 @@ def save_model(model, folder: Path) -> Path:
             "sample_shape": list(layout.sample_shape),
             "image_shape": _list_or_none(layout.image_shape),
             "channels_last": layout.channels_last,
+            "input_shape": list(model.input_shape_),
             "seed": model.net_.seed,
             "device": str(model.device_),
             "n_features_in": model.n_features_in_,
@@ -179,11 +180,11 @@ def load_model(cls, folder: Path, device: torch.device):
     """Rebuild an estimator of class ``cls`` from ``folder``, on ``device``.
 
     The networks are built by the estimator's ``_build_net`` from the saved
-    input scaling (the ``standardize`` buffers of ``module_``).
+    input scaling (read by its ``_saved_scaling`` from ``module_``).
     """
     config = read_config(folder, cls.__name__, __version__)
     params = dict(config["params"])
-    if params["image_shape"] is not None:
+    if params.get("image_shape") is not None:
         params["image_shape"] = tuple(params["image_shape"])
     model = cls(**params)
     fitted = config["fitted"]
@@ -193,7 +194,8 @@ def load_model(cls, folder: Path, device: torch.device):
         None if image_shape is None else tuple(image_shape),
         fitted["channels_last"],
     )
-    model.input_shape_ = model._layout.sample_shape
+    # saves of earlier versions hold no input shape: it was the sample shape
+    model.input_shape_ = tuple(fitted.get("input_shape", fitted["sample_shape"]))
     model.device_ = torch.device(fitted["device"])
     model.n_features_in_ = fitted["n_features_in"]
     if fitted["feature_names_in"] is not None:
@@ -205,11 +207,8 @@ def load_model(cls, folder: Path, device: torch.device):
     for name in model._saved_attributes:
         setattr(model, name, fitted[name])
     weights = split_weights(load_weights(folder))
-    scaling = weights["module_"]
-    standardize = Standardize(
-        scaling["standardize.offset"], scaling["standardize.scale"]
-    )
-    net = model._build_net(standardize, fitted["seed"], device).initialize()
+    scaling = model._saved_scaling(weights["module_"])
+    net = model._build_net(scaling, fitted["seed"], device).initialize()
     for network_name, state in weights.items():
         getattr(net, network_name).load_state_dict(state)
     model.net_ = net

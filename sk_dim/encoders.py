@@ -31,6 +31,7 @@ __all__ = [
     "MIN_IMAGE_SIZE",
     "AlexNetEncoder",
     "ConvEncoder",
+    "FeedForward",
     "MLPEncoder",
     "ModuleEncoder",
     "ResNetEncoder",
@@ -356,6 +357,36 @@ class AlexNetEncoder(_TappedImageEncoder):
         self.fc = _fully_connected(conv_size, fc_features)
         self.head = nn.Linear(fc_features, n_components)
         self._measure(in_channels, image_size)
+
+
+class FeedForward(nn.Sequential):
+    """A plain multi-layer perceptron: Linear and ReLU hidden layers, a linear output.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of the input rows.
+    out_features : int
+        Size of the output rows.
+    hidden_layer_sizes : sequence of int
+        Widths of the hidden layers, from the input up; may be empty.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.encoders import FeedForward
+    >>> FeedForward(392, 100, (300, 300))(torch.zeros(2, 392)).shape
+    torch.Size([2, 100])
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, hidden_layer_sizes: Sequence[int]
+    ):
+        sizes = [in_features, *hidden_layer_sizes]
+        layers: list[nn.Module] = []
+        for size_in, size_out in pairwise(sizes):
+            layers += [nn.Linear(size_in, size_out), nn.ReLU(inplace=True)]
+        super().__init__(*layers, nn.Linear(sizes[-1], out_features))
 
 
 class MLPEncoder(nn.Module):

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import pairwise
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ._data import Standardize
-from .encoders import ConvEncoder, MLPEncoder
+from .encoders import ConvEncoder, FeedForward, MLPEncoder
 
 __all__ = [
     "BernoulliLikelihood",
@@ -27,7 +26,6 @@ __all__ = [
     "GaussianEncoder",
     "GaussianLikelihood",
     "LatentVariableModel",
-    "MLPDecoder",
     "gaussian_log_density",
     "standard_normal_log_density",
 ]
@@ -160,30 +158,6 @@ class GaussianEncoder(nn.Module):
         return mean, log_var
 
 
-class MLPDecoder(nn.Sequential):
-    """Codes (B, D) to (B, F) likelihood parameters: Linear and ReLU layers.
-
-    Parameters
-    ----------
-    n_components : int
-        Size of the codes.
-    n_features : int
-        Size of the output rows.
-    hidden_layer_sizes : sequence of int
-        Widths of the hidden layers, from the code up (the reverse of the
-        encoder's).
-    """
-
-    def __init__(
-        self, n_components: int, n_features: int, hidden_layer_sizes: Sequence[int]
-    ):
-        sizes = [n_components, *hidden_layer_sizes]
-        layers: list[nn.Module] = []
-        for size_in, size_out in pairwise(sizes):
-            layers += [nn.Linear(size_in, size_out), nn.ReLU(inplace=True)]
-        super().__init__(*layers, nn.Linear(sizes[-1], n_features))
-
-
 class ConvDecoder(nn.Module):
     """Codes (B, D) to (B, C, H, W) likelihood parameters by transposed convolutions.
 
@@ -313,7 +287,7 @@ def build_latent_model(
     """
     if image_shape is None:
         body = MLPEncoder(n_features, 2 * n_components, hidden_layer_sizes)
-        decoder = MLPDecoder(n_components, n_features, hidden_layer_sizes[::-1])
+        decoder = FeedForward(n_components, n_features, hidden_layer_sizes[::-1])
         sample_shape: tuple[int, ...] = (n_features,)
     else:
         channels, height, width = image_shape

@@ -1,4 +1,4 @@
-"""The Deep InfoMax objective: weighted global and local mutual information."""
+"""Objectives: Deep InfoMax's global and local terms, and the two-view bound."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from .estimators import Estimator
 
 __all__ = [
     "CoordinatePredictor",
+    "CrossViewObjective",
     "DeepInfoMaxObjective",
     "coordinate_loss",
     "estimate_mi",
@@ -55,6 +56,13 @@ def estimate_mi(
     torch.Size([])
     """
     if getattr(estimator, "uses_embeddings", False):
+        if not hasattr(critic, "embed"):
+            raise ValueError(
+                f"The {type(estimator).__name__} estimator reads the two "
+                f"embeddings of a critic, but the {type(critic).__name__} "
+                "scores pairs without them; use a critic that embeds both "
+                "sides, such as 'bilinear', 'separable' or 'encode_and_dot'."
+            )
         local_embedding, global_embedding = critic.embed(
             local_features, global_vector
         )  # (B, L, E), (B, E)
@@ -291,3 +299,47 @@ class DeepInfoMaxObjective(nn.Module):
             predictor_loss = self.coordinate_predictor(local_map, global_vector)
             loss = loss + self.coordinate_weight * predictor_loss
         return loss
+
+
+class CrossViewObjective(nn.Module):
+    """Mutual-information bound between the codes of two views of each sample.
+
+    The critic scores every pair (code of view a, code of view b) of the
+    batch; the estimator reads those (B, B, 1) scores, whose diagonal holds
+    the positive pairs (Tschannen et al. 2020).
+
+    Parameters
+    ----------
+    estimator : callable
+        See :mod:`sk_dim.estimators`.
+    critic : str, class or torch.nn.Module
+        See :func:`~sk_dim.critics.make_critic`.
+    n_components : int
+        Size of the codes of both views.
+    critic_hidden : int
+        Hidden width of the critics that have hidden layers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.estimators import InfoNCE
+    >>> from sk_dim.objectives import CrossViewObjective
+    >>> objective = CrossViewObjective(InfoNCE(), "bilinear", 4, critic_hidden=8)
+    >>> objective(torch.randn(6, 4), torch.randn(6, 4)).shape
+    torch.Size([])
+    """
+
+    def __init__(self, estimator, critic, n_components: int, critic_hidden: int):
+        super().__init__()
+        self.estimator = estimator
+        self.critic = make_critic(
+            critic,
+            n_components,
+            n_components,
+            embedding_dim=n_components,
+            hidden_features=critic_hidden,
+        )
+
+    def forward(self, codes_a: torch.Tensor, codes_b: torch.Tensor) -> torch.Tensor:
+        """The bound (a scalar) from (B, D) codes of view a and of view b."""
+        return estimate_mi(self.estimator, self.critic, codes_b[:, None], codes_a)

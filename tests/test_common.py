@@ -15,7 +15,8 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine
+from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine, TwoViewInfoMax
+from sk_dim.views import SplitColumns
 
 from .conftest import TINY
 
@@ -24,6 +25,15 @@ ESTIMATORS = [
     MutualInformationMachine(
         n_components=8,
         hidden_layer_sizes=(16,),
+        batch_size=2,
+        max_epochs=1,
+        random_state=0,
+    ),
+    TwoViewInfoMax(
+        n_components=8,
+        views=SplitColumns(),
+        hidden_layer_sizes=(16,),
+        critic_width=16,
         batch_size=2,
         max_epochs=1,
         random_state=0,
