@@ -309,7 +309,10 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         self.input_shape_ = (self.n_features_in_,)
 
     def _fit_scaling(self, X: np.ndarray) -> tuple[Standardize, Standardize]:
-        """Per-feature standardisation of each view, from the training data."""
+        """Per-feature standardisation of each view, from the training data.
+
+        Also records the views' sizes in ``n_view_features_``.
+        """
         views = split_views(
             self._split(), torch.from_numpy(np.asarray(X, dtype=np.float32))
         )
