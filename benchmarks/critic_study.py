@@ -21,12 +21,12 @@ Prints a table and writes ``benchmarks/results/critic_study.json``.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _mnist import DEFAULT_DATA, load_mnist
 from _results import RESULTS, environment, write_result
 from sklearn.exceptions import ConvergenceWarning
 
@@ -34,23 +34,10 @@ from sk_dim import TwoViewInfoMax
 from sk_dim.evaluation import linear_probe
 from sk_dim.views import SplitColumns
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist.npz"
 
-
-def load_mnist_rows(path: Path):
-    """MNIST as float32 rows of 784 pixels in [0, 1], with labels."""
-    if not path.exists():
-        sys.exit(
-            f"MNIST not found at {path}; pass --data with the path of mnist.npz "
-            "(arrays X_train, y_train, X_test, y_test)."
-        )
-    data = np.load(path)
-
-    def rows(images):
-        return images.reshape(len(images), -1).astype(np.float32) / 255
-
-    return rows(data["X_train"]), data["y_train"], rows(data["X_test"]), data["y_test"]
+def as_rows(images):
+    """Images as float32 rows of pixels in [0, 1]."""
+    return images.reshape(len(images), -1).astype(np.float32) / 255
 
 
 def main() -> None:
@@ -66,7 +53,8 @@ def main() -> None:
     # every model trains the same fixed number of epochs
     warnings.simplefilter("ignore", ConvergenceWarning)
 
-    X_train, y_train, X_test, y_test = load_mnist_rows(args.data)
+    X_train, y_train, X_test, y_test = load_mnist(args.data)
+    X_train, X_test = as_rows(X_train), as_rows(X_test)
     top = slice(0, X_train.shape[1] // 2)
     pixels = linear_probe(None, X_train[:, top], y_train, X_test[:, top], y_test)
     print(f"top-half pixels, linear probe: {100 * pixels:.2f}")

@@ -23,21 +23,18 @@ from __future__ import annotations
 
 import argparse
 import ast
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _mnist import DEFAULT_DATA, load_mnist
 from _results import RESULTS, environment, write_result
 from sklearn.decomposition import PCA
 
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim.encoders import ConvEncoder
 from sk_dim.evaluation import linear_probe
-
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist.npz"
 
 #: The variants of the paper, as parameters of DeepInfoMaxTransformer.
 VARIANTS: dict[str, dict] = {
@@ -58,16 +55,6 @@ VARIANTS: dict[str, dict] = {
     },
     "DIM(G) encode_and_dot": {"alpha": 1.0, "beta": 0.0, "gamma": 1.0},
 }
-
-
-def load_mnist(path: Path):
-    if not path.exists():
-        sys.exit(
-            f"MNIST not found at {path}; pass --data with the path of mnist.npz "
-            "(arrays X_train, y_train, X_test, y_test)."
-        )
-    data = np.load(path)
-    return data["X_train"], data["y_train"], data["X_test"], data["y_test"]
 
 
 def colourise(images: np.ndarray, seed: int) -> np.ndarray:

@@ -34,45 +34,27 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from _mnist import DEFAULT_DATA, load_mnist
 from _results import RESULTS, environment, write_result
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import KNeighborsClassifier
 
 from sk_dim import MutualInformationMachine
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist.npz"
 OBJECTIVES = ("vae", "a-mim", "mim")
 #: Test images of the mutual-information bounds (the low one costs N^2).
 N_MI = 5_000
 
 
-def load_binarised_mnist(path: Path, n_train: int, seed: int):
-    """Binarised MNIST rows (float32 0/1): a training subset and the test set."""
-    if not path.exists():
-        sys.exit(
-            f"MNIST not found at {path}; pass --data with the path of mnist.npz "
-            "(arrays X_train, y_train, X_test, y_test)."
-        )
-    data = np.load(path)
-    rows = np.random.default_rng(seed).permutation(len(data["X_train"]))[:n_train]
-
-    def binarise(images):
-        return (images.reshape(len(images), -1) > 127).astype(np.float32)
-
-    return (
-        binarise(data["X_train"][rows]),
-        data["y_train"][rows],
-        binarise(data["X_test"]),
-        data["y_test"],
-    )
+def binarise(images):
+    """Rows of 784 float32 pixels, 1 above 127 and 0 elsewhere."""
+    return (images.reshape(len(images), -1) > 127).astype(np.float32)
 
 
 def posterior(model: MutualInformationMachine, X: np.ndarray):
@@ -139,10 +121,10 @@ def main() -> None:
     # every model trains the same fixed number of epochs
     warnings.simplefilter("ignore", ConvergenceWarning)
 
-    X_train, y_train, X_test, y_test = load_binarised_mnist(
-        args.data, args.n_train, args.seed
-    )
-    X_test, y_test = X_test[: args.n_test], y_test[: args.n_test]
+    images, y_train, test_images, y_test = load_mnist(args.data)
+    rows = np.random.default_rng(args.seed).permutation(len(images))[: args.n_train]
+    X_train, y_train = binarise(images[rows]), y_train[rows]
+    X_test, y_test = binarise(test_images[: args.n_test]), y_test[: args.n_test]
     rows = []
     header = (
         f"{'objective':<8}{'latent':>7}{'MI low':>8}{'MI high':>9}{'active':>8}"
