@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator, seeded_torch
 from ._batches import TensorBatches, inference_batch_size
+from ._checks import check_hidden_layer_sizes
 from ._data import InputLayout, Standardize, infer_layout
 from ._mim_net import LatentModelNet
 from ._runtime import compute_settings
@@ -25,19 +26,6 @@ __all__ = ["MutualInformationMachine"]
 
 #: Codes per sample of the importance-sampled log-likelihood of ``score``.
 N_IMPORTANCE_SAMPLES = 16
-
-
-def _check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
-    sizes = tuple(sizes)
-    if not sizes or not all(
-        isinstance(size, Integral) and not isinstance(size, bool) and size > 0
-        for size in sizes
-    ):
-        raise ValueError(
-            "hidden_layer_sizes must be a non-empty sequence of positive ints, "
-            f"got {sizes!r}."
-        )
-    return tuple(int(size) for size in sizes)
 
 
 class MutualInformationMachine(
@@ -241,7 +229,7 @@ class MutualInformationMachine(
         return X
 
     def _check_training_data(self, X: np.ndarray) -> InputLayout:
-        _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        check_hidden_layer_sizes(self.hidden_layer_sizes, allow_empty=False)
         layout = infer_layout(X, self.image_shape, self.channels)
         if self.encoder == "conv" and layout.image_shape is None:
             raise ValueError(
@@ -267,7 +255,7 @@ class MutualInformationMachine(
             layout.image_shape if convolutional else None,
             int(np.prod(layout.sample_shape)),
             self.n_components,
-            _check_hidden_layer_sizes(self.hidden_layer_sizes),
+            check_hidden_layer_sizes(self.hidden_layer_sizes, allow_empty=False),
             self.likelihood_,
         )
         params = self.get_params(deep=False)

@@ -14,6 +14,7 @@ from torch import nn
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator
 from ._batches import TensorBatches, inference_batch_size
+from ._checks import check_hidden_layer_sizes
 from ._data import InputLayout, Standardize, fit_standardize
 from ._runtime import compute_settings
 from ._training import engine_arguments
@@ -25,18 +26,6 @@ from .objectives import CrossViewObjective
 from .views import SplitColumns
 
 __all__ = ["TwoViewInfoMax"]
-
-
-def _check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
-    sizes = tuple(sizes)
-    if not all(
-        isinstance(size, Integral) and not isinstance(size, bool) and size > 0
-        for size in sizes
-    ):
-        raise ValueError(
-            f"hidden_layer_sizes must be a sequence of positive ints, got {sizes!r}."
-        )
-    return tuple(int(size) for size in sizes)
 
 
 class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator):
@@ -239,7 +228,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         return super().fit(X, y)
 
     def partial_fit(self, X, y=None):
-        """Train for one epoch on a chunk of data (see ``fit`` for X and Y).
+        """Train for one epoch on a chunk of data (see ``fit`` for X and y).
 
         Parameters
         ----------
@@ -301,7 +290,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         return SplitColumns(self.n_features_in_)
 
     def _check_training_data(self, X: np.ndarray) -> InputLayout:
-        _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        check_hidden_layer_sizes(self.hidden_layer_sizes, allow_empty=True)
         return InputLayout((X.shape[1],), None)
 
     def _set_up(self, layout: InputLayout) -> None:
@@ -328,7 +317,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         )
 
     def _build_net(self, scaling, seed: int, device: torch.device) -> TwoViewNet:
-        hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        hidden = check_hidden_layer_sizes(self.hidden_layer_sizes, allow_empty=True)
         encoders = tuple(
             FeedForward(size, self.n_components, hidden)
             for size in self.n_view_features_
