@@ -14,8 +14,10 @@ Usage::
 
     python benchmarks/critic_study.py [--epochs 20] [--estimators infonce nwj]
         [--critics bilinear separable concat] [--data ../shared/data/mnist.npz]
+        [--tag NAME]
 
-Prints a table and writes ``benchmarks/results/critic_study.json``.
+Prints a table and writes ``benchmarks/results/critic_study.json`` (or
+``critic_study_NAME.json``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--tag", default="", help="suffix of the results file, e.g. 'long'"
+    )
     args = parser.parse_args()
     # every model trains the same fixed number of epochs
     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -106,7 +111,8 @@ def main() -> None:
         "pixel_probe": 100 * pixels,
         "rows": rows,
     }
-    write_result(result, RESULTS / "critic_study.json")
+    name = f"critic_study{'_' * bool(args.tag)}{args.tag}.json"
+    write_result(result, RESULTS / name)
 
 
 if __name__ == "__main__":
