@@ -28,26 +28,16 @@ import torch
 from _results import RESULTS, environment, write_result
 
 from sk_dim.critics import CRITICS, make_critic
+from sk_dim.datasets import make_correlated_gaussians
 from sk_dim.estimators import MI_ESTIMATORS, get_estimator
 from sk_dim.objectives import estimate_mi
 
 LEVELS = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0)
 
 
-def correlation_for(mutual_information: float, dim: int) -> float:
-    """rho such that ``dim`` pairs of correlation rho share this information."""
-    return math.sqrt(1.0 - math.exp(-2.0 * mutual_information / dim))
-
-
-def sample(rho: float, dim: int, batch_size: int, generator: torch.Generator):
-    x = torch.randn(batch_size, dim, generator=generator)
-    noise = torch.randn(batch_size, dim, generator=generator)
-    return x, rho * x + math.sqrt(1.0 - rho**2) * noise
-
-
 def run(estimator_name: str, critic_name: str, args) -> dict:
     torch.manual_seed(args.seed)
-    generator = torch.Generator().manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
     estimator = get_estimator(estimator_name)
     critic = make_critic(
         critic_name, args.dim, args.dim, embedding_dim=32, hidden_features=256
@@ -57,10 +47,12 @@ def run(estimator_name: str, critic_name: str, args) -> dict:
     levels = []
     start = time.perf_counter()
     for true_mi in LEVELS:
-        rho = correlation_for(true_mi, args.dim)
         values = []
         for _ in range(args.steps):
-            x, y = sample(rho, args.dim, args.batch_size, generator)
+            x, y = map(
+                torch.from_numpy,
+                make_correlated_gaussians(args.batch_size, args.dim, true_mi, rng),
+            )
             value = estimate_mi(estimator, critic, y[:, None], x)  # (B, 1, d), (B, d)
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)

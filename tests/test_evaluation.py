@@ -5,6 +5,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sk_dim.datasets import make_correlated_gaussians
 from sk_dim.evaluation import (
     linear_probe,
     mutual_information,
@@ -15,10 +16,9 @@ from sk_dim.evaluation import (
 
 def correlated_pairs(n: int, d: int, rho: float, seed: int = 0):
     """x, y with d independent pairs of correlation rho: I = -d/2 log(1 - rho^2)."""
+    true_mi = -d / 2 * np.log(1 - rho**2)
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, d))
-    y = rho * x + np.sqrt(1 - rho**2) * rng.normal(size=(n, d))
-    return x, y, -d / 2 * np.log(1 - rho**2)
+    return (*make_correlated_gaussians(n, d, true_mi, random_state=rng), true_mi)
 
 
 FAST = {"max_epochs": 20, "random_state": 0}

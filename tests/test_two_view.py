@@ -11,6 +11,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import Pipeline
 
 from sk_dim import TwoViewInfoMax
+from sk_dim.datasets import make_correlated_gaussians
 from sk_dim.estimators import MI_ESTIMATORS
 from sk_dim.views import SplitColumns
 
@@ -30,10 +31,9 @@ def small(**params):
 
 def correlated_views(n_samples, rho, n_dims, seed):
     """Two Gaussian views, each coordinate pair of correlation rho."""
+    true_mi = -n_dims / 2 * math.log(1 - rho**2)
     rng = np.random.default_rng(seed)
-    a = rng.standard_normal((n_samples, n_dims))
-    b = rho * a + math.sqrt(1 - rho**2) * rng.standard_normal((n_samples, n_dims))
-    return a.astype(np.float32), b.astype(np.float32)
+    return make_correlated_gaussians(n_samples, n_dims, true_mi, random_state=rng)
 
 
 def test_the_bound_approaches_the_mutual_information_of_gaussians():
