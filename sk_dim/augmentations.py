@@ -118,7 +118,21 @@ def random_colour_mix(images: torch.Tensor) -> torch.Tensor:
 def crop_padding(height: int, width: int) -> int:
     """Largest translation of the random crops: an eighth of the smaller side.
 
-    3 pixels for 28 pixel images, 4 for 32 and 8 for 64 (at least 1).
+    Parameters
+    ----------
+    height, width : int
+        Size of the images in pixels.
+
+    Returns
+    -------
+    int
+        3 pixels for 28 pixel images, 4 for 32 and 8 for 64 (at least 1).
+
+    Examples
+    --------
+    >>> from sk_dim.augmentations import crop_padding
+    >>> crop_padding(28, 28), crop_padding(64, 64)
+    (3, 8)
     """
     return max(1, min(height, width) // 8)
 

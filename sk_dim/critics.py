@@ -56,6 +56,14 @@ class ProjectionHead(nn.Module):
         Width of the hidden layer.
     out_features : int
         Size of the embedding.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.critics import ProjectionHead
+    >>> head = ProjectionHead(128, hidden_features=512, out_features=64)
+    >>> head(torch.randn(10, 128)).shape
+    torch.Size([10, 64])
     """
 
     def __init__(self, in_features: int, hidden_features: int, out_features: int):
@@ -133,6 +141,16 @@ class DotCritic(_EmbeddingCritic):
     ----------
     local_features, global_features : int
         Sizes of both sides; they must be equal.
+    **unused
+        Other sizes given by :func:`make_critic`, which this critic does not use.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.critics import DotCritic
+    >>> critic = DotCritic(local_features=4, global_features=4)
+    >>> critic(torch.randn(3, 5, 4), torch.randn(3, 4)).shape
+    torch.Size([3, 3, 5])
     """
 
     def __init__(self, local_features: int, global_features: int, **unused):
@@ -152,6 +170,8 @@ class BilinearCritic(_EmbeddingCritic):
     ----------
     local_features, global_features : int
         Sizes of both sides.
+    **unused
+        Other sizes given by :func:`make_critic`, which this critic does not use.
 
     Examples
     --------
@@ -181,6 +201,14 @@ class SeparableCritic(_EmbeddingCritic):
         Size of the shared embedding space.
     hidden_features : int
         Width of the hidden layer of both heads.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.critics import SeparableCritic
+    >>> critic = SeparableCritic(6, 4, embedding_dim=8, hidden_features=16)
+    >>> critic(torch.randn(3, 5, 6), torch.randn(3, 4)).shape
+    torch.Size([3, 3, 5])
     """
 
     #: Builds one head from (in_features, hidden_features, out_features).
@@ -246,6 +274,8 @@ class ConcatCritic(nn.Module):
         Width of the hidden layers.
     n_hidden_layers : int, default=1
         Number of hidden layers (ReLU).
+    **unused
+        Other sizes given by :func:`make_critic`, which this critic does not use.
 
     Examples
     --------
@@ -300,6 +330,8 @@ class ConcatAndConvolveCritic(ConcatCritic):
         Sizes of both sides.
     hidden_features : int
         Width of the two hidden layers.
+    **unused
+        Other sizes given by :func:`make_critic`, which this critic does not use.
 
     Examples
     --------

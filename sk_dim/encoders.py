@@ -64,6 +64,13 @@ class ResidualBlock(nn.Module):
     ----------
     in_channels, out_channels : int
         Channels of the input and output maps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.encoders import ResidualBlock
+    >>> ResidualBlock(3, 16)(torch.randn(2, 3, 28, 28)).shape
+    torch.Size([2, 16, 14, 14])
     """
 
     def __init__(self, in_channels: int, out_channels: int):
@@ -406,6 +413,15 @@ class MLPEncoder(nn.Module):
         Size of the global vector.
     hidden_layer_sizes : sequence of int, default=(512, 512)
         Widths of the hidden layers (Linear, BatchNorm, ReLU); at least one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.encoders import MLPEncoder
+    >>> encoder = MLPEncoder(n_features=20, n_components=8, hidden_layer_sizes=(32,))
+    >>> local_map, global_vector = encoder(torch.randn(4, 20))
+    >>> local_map.shape, global_vector.shape
+    (torch.Size([4, 32, 1, 1]), torch.Size([4, 8]))
     """
 
     def __init__(

@@ -16,6 +16,19 @@ class InconsistentVersionWarning(UserWarning):
         Version of sk_dim that saved it (None for a pickle that does not say).
     current_version : str
         Version of sk_dim that loads it.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sk_dim.exceptions import InconsistentVersionWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn(InconsistentVersionWarning("MyModel", "0.0.1", "0.1.0"))
+    >>> caught[0].message.original_version
+    '0.0.1'
+
+    ``warnings.simplefilter("error", InconsistentVersionWarning)`` turns it
+    into an error, to refuse models saved by other versions.
     """
 
     def __init__(

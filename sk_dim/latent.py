@@ -61,7 +61,24 @@ def gaussian_log_density(
 
 
 def standard_normal_log_density(values: torch.Tensor) -> torch.Tensor:
-    """Log-density of N(0, I) of each row of (B, D) ``values``, shape (B,)."""
+    """Log-density of the standard normal N(0, I) at each row.
+
+    Parameters
+    ----------
+    values : torch.Tensor of shape (B, D)
+        Points, one per row.
+
+    Returns
+    -------
+    torch.Tensor of shape (B,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.latent import standard_normal_log_density
+    >>> standard_normal_log_density(torch.zeros(1, 2))  # -log(2 pi)
+    tensor([-1.8379])
+    """
     return -0.5 * (values**2 + _LOG_2PI).sum(1)
 
 
@@ -70,7 +87,7 @@ class BernoulliLikelihood(nn.Module):
 
     Targets are in [0, 1]; for binary data the log-likelihood is a
     log-probability, for grey levels in between it is the usual
-    cross-entropy surrogate.
+    cross-entropy surrogate. It has no parameters.
 
     Examples
     --------
@@ -83,6 +100,9 @@ class BernoulliLikelihood(nn.Module):
 
     #: Whether samples of this likelihood can carry gradients (reparameterised).
     reparameterised = False
+
+    def __init__(self) -> None:
+        super().__init__()
 
     def log_prob(self, targets: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """(B,) log-likelihood of (B, ...) ``targets`` given (B, ...) logits."""
@@ -107,6 +127,14 @@ class GaussianLikelihood(nn.Module):
         Shape of one sample (``(F,)`` or ``(C, H, W)``).
     min_log_var : float, default=-6.0
         Floor of the log-variances, which keeps the likelihood bounded.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.latent import GaussianLikelihood
+    >>> likelihood = GaussianLikelihood(sample_shape=(2,))
+    >>> likelihood.log_prob(torch.zeros(1, 2), torch.zeros(1, 2))  # variances near 1
+    tensor([-1.8404], grad_fn=<MulBackward0>)
     """
 
     reparameterised = True
@@ -143,6 +171,16 @@ class GaussianEncoder(nn.Module):
     min_log_var : float, default=-10.0
         Smooth floor of the log-variances. Objectives that reward a
         low-entropy encoder (the MIM losses) drive the variances to it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.encoders import MLPEncoder
+    >>> from sk_dim.latent import GaussianEncoder
+    >>> encoder = GaussianEncoder(MLPEncoder(10, 2 * 3, hidden_layer_sizes=(16,)))
+    >>> mean, log_var = encoder(torch.randn(4, 10))
+    >>> mean.shape, log_var.shape
+    (torch.Size([4, 3]), torch.Size([4, 3]))
     """
 
     def __init__(self, body: nn.Module, min_log_var: float = -10.0):
@@ -221,6 +259,19 @@ class LatentVariableModel(nn.Module):
         Shape of one scaled input, ``(F,)`` or ``(C, H, W)``.
     n_components : int
         Size of the codes.
+
+    Examples
+    --------
+    The model of a fitted :class:`~sk_dim.MutualInformationMachine`:
+
+    >>> import numpy as np
+    >>> from sk_dim import MutualInformationMachine
+    >>> X = np.random.default_rng(0).random((64, 10))
+    >>> machine = MutualInformationMachine(n_components=3, batch_size=32, max_epochs=1)
+    >>> model = machine.fit(X).net_.module_
+    >>> mean, log_var = model(torch.as_tensor(X[:5], dtype=torch.float32))
+    >>> mean.shape, model.decode(mean).shape
+    (torch.Size([5, 3]), torch.Size([5, 10]))
     """
 
     def __init__(

@@ -61,6 +61,11 @@ def vae_loss(
     log_likelihood, log_prior, log_posterior : torch.Tensor of shape (B,)
         ``log p(x|z)``, ``log P(z)`` and ``log q(z|x)`` at z ~ q(z|x).
 
+    Returns
+    -------
+    torch.Tensor of shape (B,)
+        ``log q(z|x) - log p(x|z) - log P(z)``.
+
     Examples
     --------
     >>> import torch
@@ -83,8 +88,13 @@ def mim_sample_loss(
     Parameters
     ----------
     log_likelihood, log_prior, log_posterior : torch.Tensor of shape (B,)
+        ``log p(x|z)``, ``log P(z)`` and ``log q(z|x)`` of each (x, z) pair.
     log_marginal : torch.Tensor of shape (B,) or None
         ``log q(x)``; None for data samples, where it is a constant.
+
+    Returns
+    -------
+    torch.Tensor of shape (B,)
 
     Examples
     --------
@@ -105,7 +115,25 @@ def one_sample_log_marginal(
 ) -> torch.Tensor:
     """One-sample importance estimate of ``log q(x) = log E_{P(z)} p(x|z)``, (B,).
 
-    The terms are read at one code z' ~ q(z|x).
+    Parameters
+    ----------
+    log_likelihood, log_prior, log_posterior : torch.Tensor of shape (B,)
+        ``log p(x|z')``, ``log P(z')`` and ``log q(z'|x)``, read at one code
+        z' ~ q(z|x) per input.
+
+    Returns
+    -------
+    torch.Tensor of shape (B,)
+        ``log p(x|z') + log P(z') - log q(z'|x)``, unbiased for ``q(x)``
+        after exponentiation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.mim_objectives import one_sample_log_marginal
+    >>> terms = torch.tensor([-2.0]), torch.tensor([-1.0]), torch.tensor([0.5])
+    >>> one_sample_log_marginal(*terms).tolist()
+    [-3.5]
     """
     return log_likelihood + log_prior - log_posterior
 
@@ -118,6 +146,18 @@ def score_function_surrogate(
     For samples x drawn with log-probability ``log_prob`` and no
     reparameterisation, ``(loss - mean(loss)) * grad log_prob`` is added to
     the gradient; the values are unchanged.
+
+    Parameters
+    ----------
+    loss : torch.Tensor of shape (B,)
+        Per-sample loss.
+    log_prob : torch.Tensor of shape (B,)
+        Log-probability of each sample under the distribution that drew it.
+
+    Returns
+    -------
+    torch.Tensor of shape (B,)
+        Equal to ``loss``, with the score-function term in its gradient.
 
     Examples
     --------
@@ -147,6 +187,35 @@ def importance_log_likelihood(
     bound; one code gives the ELBO). Every input uses the same (K, D)
     standard-normal ``noise``, so that its estimate does not depend on the
     other inputs or their order.
+
+    Parameters
+    ----------
+    model : LatentVariableModel
+        Encoder, decoder and likelihood.
+    scaled : torch.Tensor of shape (B, ...)
+        Inputs in the model's space (see ``LatentVariableModel.prepare``).
+    noise : torch.Tensor of shape (K, D)
+        Standard-normal draws that make the K codes of every input.
+
+    Returns
+    -------
+    torch.Tensor of shape (B,)
+        The estimate of ``log p(x)`` in nats, in the model's space.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from sk_dim import MutualInformationMachine
+    >>> X = np.random.default_rng(0).random((64, 10))
+    >>> machine = MutualInformationMachine(n_components=3, batch_size=32, max_epochs=1)
+    >>> model = machine.fit(X).net_.module_
+    >>> from sk_dim.mim_objectives import importance_log_likelihood
+    >>> scaled = model.prepare(torch.as_tensor(X[:5], dtype=torch.float32))
+    >>> with torch.no_grad():
+    ...     log_p = importance_log_likelihood(model, scaled, torch.randn(100, 3))
+    >>> log_p.shape
+    torch.Size([5])
     """
     mean, log_var = model.encode(scaled)  # (B, D)
     std = torch.exp(0.5 * log_var)
@@ -176,6 +245,20 @@ class LatentObjective(nn.Module):
         "mim" averages the losses of encoder samples and of as many decoder
         samples; "a-mim" uses encoder samples only; "vae" is the negative
         ELBO.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from sk_dim import MutualInformationMachine
+    >>> X = np.random.default_rng(0).random((64, 10))
+    >>> machine = MutualInformationMachine(n_components=3, batch_size=32, max_epochs=1)
+    >>> model = machine.fit(X).net_.module_
+    >>> from sk_dim.mim_objectives import LatentObjective
+    >>> inputs = torch.as_tensor(X[:8], dtype=torch.float32)
+    >>> loss, code_means = LatentObjective("a-mim")(model, inputs)
+    >>> loss.shape, code_means.shape
+    (torch.Size([]), torch.Size([8, 3]))
     """
 
     def __init__(self, objective: str):

@@ -203,6 +203,19 @@ class DeepInfoMaxObjective(nn.Module):
         predictor's).
     coordinate_weight : float, default=0.0
         Weight of the coordinate-prediction loss; 0 disables it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.estimators import JSD
+    >>> from sk_dim.objectives import DeepInfoMaxObjective
+    >>> objective = DeepInfoMaxObjective(
+    ...     JSD(), "encode_and_dot", local_channels=16, local_size=(7, 7),
+    ...     n_components=8, alpha=0.5, beta=1.0, embedding_dim=32, critic_hidden=64,
+    ... )
+    >>> bounds = objective.bounds(torch.randn(4, 16, 7, 7), torch.randn(4, 8))
+    >>> sorted(bounds)
+    ['global', 'local']
     """
 
     def __init__(
