@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,14 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check sk_dim tests examples benchmarks
-	$(VENV)/bin/ruff format --check sk_dim tests examples benchmarks
+	$(VENV)/bin/ruff check sk_dim tests examples benchmarks docs
+	$(VENV)/bin/ruff format --check sk_dim tests examples benchmarks docs
+
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench: $(STAMP)
 	$(PY) benchmarks/linear_probe.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/results
+	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/results docs/_build docs/generated docs/auto_examples

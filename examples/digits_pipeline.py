@@ -1,4 +1,6 @@
-"""Deep InfoMax features in a scikit-learn pipeline, on the digits data set.
+"""
+Deep InfoMax in a scikit-learn pipeline
+=======================================
 
 Fits ``Pipeline([("dim", DeepInfoMaxTransformer()), ("clf", LogisticRegression())])``
 on scikit-learn's 8x8 handwritten digits without using the labels for the

@@ -1,4 +1,6 @@
-"""Two views of each image, and the critic that scores them (Tschannen et al. 2020).
+"""
+Two views and the critic that scores them
+=========================================
 
 The top and the bottom halves of scikit-learn's 8x8 digits are two views of
 each image. ``TwoViewInfoMax`` trains one MLP per half to maximise InfoNCE
@@ -6,8 +8,8 @@ between their codes, with a bilinear, a separable and a concat-MLP critic;
 a logistic regression on the top-half codes then shows how much of the
 digit each one kept, beside the same classifier on the top-half pixels. The
 bound on held-out images is printed too: a higher bound does not mean a
-better representation. ``benchmarks/critic_study.py`` runs the paper's
-MNIST version of this experiment.
+better representation. ``benchmarks/critic_study.py`` runs the MNIST version of
+this experiment of Tschannen et al. (2020).
 """
 
 import time
