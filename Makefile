@@ -19,8 +19,8 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check sk_dim tests examples benchmarks docs
-	$(VENV)/bin/ruff format --check sk_dim tests examples benchmarks docs
+	$(VENV)/bin/ruff check sk_dim tests examples benchmarks docs/conf.py
+	$(VENV)/bin/ruff format --check sk_dim tests examples benchmarks docs/conf.py
 
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
