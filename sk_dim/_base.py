@@ -20,6 +20,7 @@ from ._data import InputLayout, Standardize, as_tensor, fit_standardize
 from ._engine import TrainingNet
 from ._persistence import load_model, save_model
 from ._runtime import compute_settings
+from ._streaming import StreamedData, is_out_of_core, streamed
 from ._training import training_callbacks
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
@@ -34,6 +35,7 @@ TRAINING_CONSTRAINTS = {
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "chunk_size": [None, Interval(Integral, 1, None, closed="left")],
     "callbacks": [None, list],
     "device": [str, torch.device],
     "compile": ["boolean"],
@@ -99,7 +101,9 @@ class NetEstimator(BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features), (n_samples, H, W), \
                 (n_samples, C, H, W) or (n_samples, H, W, C)
-            Training data: feature rows, or images.
+            Training data: feature rows, or images. A numpy memmap, an array
+            with ``shape`` and slicing (HDF5, zarr) or a torch Dataset or
+            DataLoader is read ``chunk_size`` rows at a time.
         y : None
             Ignored.
 
@@ -161,8 +165,8 @@ class NetEstimator(BaseEstimator):
                 self._train(X, None, incremental=True)
         return self
 
-    def _training_data(self, X, y, reset: bool) -> np.ndarray:
-        """The validated training array of ``fit(X, y)``; y is ignored here."""
+    def _training_data(self, X, y, reset: bool):
+        """The validated training data of ``fit(X, y)``; y is ignored here."""
         return self._validate_input(X, reset)
 
     def _check_training_data(self, X: np.ndarray) -> InputLayout:
@@ -199,8 +203,12 @@ class NetEstimator(BaseEstimator):
                 f"samples ({n_samples}{held_out}); pass batch_size <= {n_samples}."
             )
 
-    def _hold_out(self, X: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray | None]:
-        """Split off the validation data of ``early_stopping``."""
+    def _hold_out(self, X, rng) -> tuple:
+        """Split off the validation data of ``early_stopping``.
+
+        Both parts keep the rows in their order in X, so that streamed data
+        reads them in increasing order.
+        """
         if not self.early_stopping:
             return X, None
         n_valid = int(np.ceil(self.validation_fraction * len(X)))
@@ -212,15 +220,20 @@ class NetEstimator(BaseEstimator):
                 f"{n_valid}; pass more samples or change validation_fraction."
             )
         order = rng.permutation(len(X))
-        return X[order[n_valid:]], X[order[:n_valid]]
+        train, valid = np.sort(order[n_valid:]), np.sort(order[:n_valid])
+        if isinstance(X, np.ndarray):
+            return X[train], X[valid]
+        return X.subset(train), X.subset(valid)
 
     def _set_up(self, layout: InputLayout) -> None:
         self.device_ = resolve_device(self.device)
         self.input_shape_ = layout.sample_shape
         self._layout = layout
 
-    def _make_net(self, X: np.ndarray, seed: int) -> TrainingNet:
-        return self._build_net(self._fit_scaling(X), seed, self.device_)
+    def _make_net(self, X, seed: int) -> TrainingNet:
+        """The net, with the scaling learnt from X (from the sample of streamed X)."""
+        sample = X if isinstance(X, np.ndarray) else X.sample(None)
+        return self._build_net(self._fit_scaling(sample), seed, self.device_)
 
     @contextlib.contextmanager
     def _training_context(self, seed: int) -> Iterator[None]:
@@ -228,14 +241,12 @@ class NetEstimator(BaseEstimator):
         with seeded_torch(seed, self.device_), compute_settings(self.device_):
             yield
 
-    def _train(
-        self, X: np.ndarray, X_valid: np.ndarray | None, incremental: bool
-    ) -> None:
+    def _train(self, X, X_valid, incremental: bool) -> None:
         """Run the epochs of ``fit`` or the one of ``partial_fit``, then report."""
         self._check_net_params()
         net = self.net_
         epochs = 1 if incremental else self.max_epochs
-        valid = None if X_valid is None else as_tensor(X_valid, self._layout)
+        valid = None if X_valid is None else self._tensor_data(X_valid)
         n_steps = epochs * (len(X) // self.batch_size)
         params = self.get_params(deep=False)
         net.callbacks = training_callbacks(
@@ -246,9 +257,9 @@ class NetEstimator(BaseEstimator):
             net.initialize_callbacks()
             for group in net.optimizer_.param_groups:
                 group["lr"] = self.lr  # where the cosine schedule of fit left it
-            net.partial_fit(as_tensor(X, self._layout), epochs=1)
+            net.partial_fit(self._tensor_data(X), epochs=1)
         else:
-            net.fit(as_tensor(X, self._layout))
+            net.fit(self._tensor_data(X))
         new_epochs = [
             row for row in net.history[history_before:] if "train_loss" in row
         ]
@@ -285,7 +296,26 @@ class NetEstimator(BaseEstimator):
                 stacklevel=5,
             )
 
-    def _validate_input(self, X, reset: bool) -> np.ndarray:
+    def _validate_input(self, X, reset: bool):
+        """X validated: an array, or out-of-core data whose chunks are checked as read.
+
+        Of out-of-core X, a sample is checked now: on ``reset``, the random
+        rows that the scaling is learnt from (see
+        :meth:`~sk_dim._streaming.StreamedData.sample`), else the first row.
+        """
+        if not is_out_of_core(X):
+            return self._check_array(X, reset)
+        data = streamed(X, self.chunk_size)
+        if reset:
+            self._check_array(data.sample(check_random_state(self.random_state)), reset)
+        elif isinstance(data, StreamedData):
+            self._check_array(data.read(np.arange(min(len(data), 1))), reset)
+        else:
+            self._check_array(data.sample(), reset)
+        return data
+
+    def _check_array(self, X, reset: bool) -> np.ndarray:
+        """An in-memory array, or chunk of streamed data, validated."""
         X = validate_data(
             self,
             X,
@@ -302,9 +332,21 @@ class NetEstimator(BaseEstimator):
             )
         return X
 
-    def _device_tensor(self, X: np.ndarray) -> tuple[torch.Tensor, torch.device]:
-        """X in the model's layout, and the device of the fitted networks."""
-        return as_tensor(X, self._layout), torch.device(self.net_.device)
+    def _tensor_data(self, X):
+        """X as a tensor in the model's layout; streamed X converted chunk by chunk."""
+        if isinstance(X, np.ndarray):
+            return as_tensor(X, self._layout)
+        layout = self._layout
+
+        def convert(chunk: np.ndarray) -> torch.Tensor:
+            return as_tensor(self._check_array(chunk, reset=False), layout)
+
+        return X.with_converter(convert)
+
+    def _input_data(self, X) -> tuple:
+        """X validated for inference (see :meth:`_tensor_data`), and the device."""
+        X = self._validate_input(X, reset=False)
+        return self._tensor_data(X), torch.device(self.net_.device)
 
     def to(self, device):
         """Move the fitted networks to ``device``; the model then runs there.

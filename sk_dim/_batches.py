@@ -1,10 +1,12 @@
-"""Mini-batches of a data tensor, and where that tensor lives during training."""
+"""Mini-batches of a data tensor or of streamed data, and where the data lives."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import torch
+
+from ._streaming import LoaderData, StreamedData, rebatch
 
 #: Largest share of the free memory of a GPU that the training data may take
 #: there; the rest is left to the networks, activations and optimizer state.
@@ -29,33 +31,41 @@ def fits_on_device(
     return data_bytes <= share * free_bytes
 
 
-def place_on_device(data: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+def place_on_device(data, device: torch.device | str):
     """The training data, copied whole to a CUDA device when it fits there.
 
     On a GPU, data that takes at most :data:`DEVICE_DATA_SHARE` of its free
     memory is copied once, so that each step only indexes device memory.
     Larger data stays on the host and :class:`TensorBatches` sends each batch
-    through pinned memory. On other devices the data is returned unchanged.
+    through pinned memory. On other devices, and for streamed data, the data
+    is returned unchanged.
 
     Parameters
     ----------
-    data : torch.Tensor
+    data : torch.Tensor, StreamedData or LoaderData
         The training samples, on the host.
     device : torch.device or str
         The training device.
 
     Returns
     -------
-    torch.Tensor
+    torch.Tensor, StreamedData or LoaderData
         ``data`` on ``device`` or on the host.
     """
     device = torch.device(device)
-    if device.type != "cuda":
+    if device.type != "cuda" or not isinstance(data, torch.Tensor):
         return data
     free_bytes, _ = torch.cuda.mem_get_info(device)
     if fits_on_device(data.nbytes, free_bytes):
         return data.to(device)
     return data
+
+
+def send(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``batch`` on ``device``, through pinned memory from the host to a GPU."""
+    if device.type == "cuda" and batch.device.type == "cpu":
+        return batch.pin_memory().to(device, non_blocking=True)
+    return batch.to(device)
 
 
 class TensorBatches:
@@ -99,18 +109,42 @@ class TensorBatches:
             return len(self.data) // self.batch_size
         return -(-len(self.data) // self.batch_size)
 
-    def _send(self, batch: torch.Tensor) -> torch.Tensor:
-        if self.device.type == "cuda" and batch.device.type == "cpu":
-            return batch.pin_memory().to(self.device, non_blocking=True)
-        return batch.to(self.device)
-
     def __iter__(self) -> Iterator[tuple[torch.Tensor, None]]:
         if self.shuffle:
             order = torch.randperm(len(self.data), generator=self.generator)
             order = order.to(self.data.device)
             for step in range(len(self)):
                 rows = order[step * self.batch_size : (step + 1) * self.batch_size]
-                yield self._send(self.data.index_select(0, rows)), None
+                yield send(self.data.index_select(0, rows), self.device), None
         else:
             for start in range(0, len(self.data), self.batch_size):
-                yield self._send(self.data[start : start + self.batch_size]), None
+                batch = self.data[start : start + self.batch_size]
+                yield send(batch, self.device), None
+
+
+class StreamedBatches(TensorBatches):
+    """Mini-batches of streamed data, read and converted chunk by chunk.
+
+    Shuffled, the chunks come in a random order with their rows permuted
+    (see :meth:`~sk_dim._streaming.StreamedData.chunks`); the batches are
+    consecutive rows across chunk boundaries, the last incomplete one
+    dropped as in :class:`TensorBatches`.
+    """
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, None]]:
+        chunks = self.data.chunks(self.shuffle, self.generator)
+        for batch in rebatch(chunks, self.batch_size, drop_last=self.shuffle):
+            yield send(batch, self.device), None
+
+
+def make_batches(
+    data,
+    batch_size: int,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> TensorBatches:
+    """:class:`TensorBatches` of a tensor, :class:`StreamedBatches` of streamed data."""
+    streamed = isinstance(data, StreamedData | LoaderData)
+    batches = StreamedBatches if streamed else TensorBatches
+    return batches(data, batch_size, shuffle, generator, device)

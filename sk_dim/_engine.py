@@ -11,7 +11,7 @@ from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring
 from torch import nn
 
-from ._batches import TensorBatches, place_on_device
+from ._batches import make_batches, place_on_device
 
 
 def adam_kernel(device: torch.device) -> dict[str, bool]:
@@ -27,11 +27,12 @@ class TrainingNet(NeuralNet):
     """skorch net of an sk_dim model, trained on whole-tensor mini-batches.
 
     The data is one tensor (copied to the GPU when it fits there) sliced into
-    batches without per-row collation; the step losses stay on the device
-    and are read back in blocks; the forward pass and loss of each step can
-    be compiled. A subclass defines :meth:`forward_loss` (the loss of one
-    batch) and :meth:`batch_score` (the held-out score of one batch), and
-    may act after each optimizer step in :meth:`after_step`.
+    batches without per-row collation, or out-of-core data read in chunks;
+    the step losses stay on the device and are read back in blocks; the
+    forward pass and loss of each step can be compiled. A subclass defines
+    :meth:`forward_loss` (the loss of one batch) and :meth:`batch_score` (the
+    held-out score of one batch), and may act after each optimizer step in
+    :meth:`after_step`.
 
     Parameters
     ----------
@@ -164,7 +165,7 @@ class TrainingNet(NeuralNet):
     def get_iterator(self, dataset, training=False):
         # a new order for each call of partial_fit, the same for a given history
         generator = torch.Generator().manual_seed(self.seed + len(self.history))
-        return TensorBatches(
+        return make_batches(
             dataset,
             self.batch_size,
             shuffle=training,
@@ -199,7 +200,7 @@ class TrainingNet(NeuralNet):
 
         Parameters
         ----------
-        data : torch.Tensor
+        data : torch.Tensor, StreamedData or LoaderData
             At least 2 samples.
         batch_size : int
             Samples per batch.
@@ -211,10 +212,13 @@ class TrainingNet(NeuralNet):
         self.module_.eval()
         self.criterion_.eval()
         batch_size = min(batch_size, len(data))
-        data = data[: len(data) // batch_size * batch_size]
-        batches = TensorBatches(data, batch_size, device=self.device)
+        batches = make_batches(data, batch_size, device=self.device)
         with torch.inference_mode(), self.autocast():
-            scores = [self.batch_score(batch) for batch, _ in batches]
+            scores = [
+                self.batch_score(batch)
+                for batch, _ in batches
+                if len(batch) == batch_size
+            ]
         return float(torch.stack(scores).float().mean())
 
     def _step_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator
-from ._batches import TensorBatches, inference_batch_size
+from ._batches import inference_batch_size, make_batches
 from ._build import make_net
 from ._data import InputLayout, Standardize, infer_layout
 from ._dim_net import DeepInfoMaxNet
@@ -147,6 +147,12 @@ class DeepInfoMaxTransformer(
         keep the weights of the epoch where it was highest.
     validation_fraction : float, default=0.1
         Share of the training data held out with ``early_stopping``.
+    chunk_size : int or None, default=None
+        Rows read at a time from out-of-core X (a memmap, an HDF5 or zarr
+        array, a torch Dataset or DataLoader): training shuffles the order of
+        the chunks and the rows within each, and the input scaling is learnt
+        from a random sample of this many rows. None reads about 256 MB at a
+        time. Arrays in memory are used whole.
     callbacks : list of skorch callbacks or (name, callback) pairs, \
             default=None
         Extra callbacks of the training loop (see :mod:`skorch.callbacks`),
@@ -275,6 +281,7 @@ class DeepInfoMaxTransformer(
         n_iter_no_change=3,
         early_stopping=False,
         validation_fraction=0.1,
+        chunk_size=None,
         callbacks=None,
         device="auto",
         compile=False,
@@ -304,6 +311,7 @@ class DeepInfoMaxTransformer(
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.chunk_size = chunk_size
         self.callbacks = callbacks
         self.device = device
         self.compile = compile
@@ -340,14 +348,13 @@ class DeepInfoMaxTransformer(
             default ``output="global"``.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
+        data, device = self._input_data(X)
         self._check_net_params()
         encoder = self.net_.module_
         encoder.eval()
-        output = np.empty((len(X), self._n_features_out), dtype=np.float32)
+        output = np.empty((len(data), self._n_features_out), dtype=np.float32)
         start = 0
-        data, device = self._device_tensor(X)
-        batches = TensorBatches(data, inference_batch_size(device), device=device)
+        batches = make_batches(data, inference_batch_size(device), device=device)
         with torch.inference_mode(), self.net_.autocast(), compute_settings(device):
             for batch, _ in batches:
                 if self.output == "global":
@@ -390,12 +397,11 @@ class DeepInfoMaxTransformer(
             divergence).
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        if len(X) < 2:
+        data, device = self._input_data(X)
+        if len(data) < 2:
             raise ValueError(
                 "score needs at least 2 samples to form negative pairs, got 1."
             )
-        data, device = self._device_tensor(X)
         with compute_settings(device):
             return self.net_.held_out_score(data, self.batch_size)
 

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator, seeded_torch
-from ._batches import TensorBatches, inference_batch_size
+from ._batches import inference_batch_size, make_batches
 from ._checks import check_hidden_layer_sizes
 from ._data import InputLayout, Standardize, infer_layout
 from ._mim_net import LatentModelNet
@@ -89,6 +89,12 @@ class MutualInformationMachine(
         on it and keep the weights of its best epoch.
     validation_fraction : float, default=0.1
         Share of the data held out with ``early_stopping``.
+    chunk_size : int or None, default=None
+        Rows read at a time from out-of-core X (a memmap, an HDF5 or zarr
+        array, a torch Dataset or DataLoader): training shuffles the order of
+        the chunks and the rows within each, and the input scaling is learnt
+        from a random sample of this many rows. None reads about 256 MB at a
+        time. Arrays in memory are used whole.
     callbacks : list of skorch callbacks or (name, callback) pairs, \
             default=None
         Extra callbacks of the training loop; each fit uses copies.
@@ -180,6 +186,7 @@ class MutualInformationMachine(
         n_iter_no_change=3,
         early_stopping=False,
         validation_fraction=0.1,
+        chunk_size=None,
         callbacks=None,
         device="auto",
         compile=False,
@@ -201,19 +208,22 @@ class MutualInformationMachine(
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.chunk_size = chunk_size
         self.callbacks = callbacks
         self.device = device
         self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
 
-    def _validate_input(self, X, reset: bool) -> np.ndarray:
+    def _check_array(self, X, reset: bool) -> np.ndarray:
         """Validate X; on ``reset``, also pick ``likelihood_`` from it.
 
         A Bernoulli likelihood needs values in [0, 1] (uint8 images are
-        scaled to it).
+        scaled to it). Of out-of-core X, ``likelihood="auto"`` reads the
+        sample that the scaling is learnt from, and every chunk is checked
+        as it is read.
         """
-        X = super()._validate_input(X, reset)
+        X = super()._check_array(X, reset)
         if reset:
             binary = bool(np.all((X == 0) | (X == 1)))
             auto = "bernoulli" if binary else "gaussian"
@@ -278,9 +288,8 @@ class MutualInformationMachine(
         Z : ndarray of shape (n_samples, n_components), dtype float32
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
+        data, device = self._input_data(X)
         model = self.net_.module_.eval()
-        data, device = self._device_tensor(X)
         codes = [model(batch)[0].cpu() for batch, _ in self._batches(data, device)]
         return torch.cat(codes).numpy()
 
@@ -349,9 +358,8 @@ class MutualInformationMachine(
         log_likelihood : ndarray of shape (n_samples,), dtype float64
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
+        data, device = self._input_data(X)
         model = self.net_.module_.eval()
-        data, device = self._device_tensor(X)
         log_jacobian = 0.0
         if self.likelihood_ == "gaussian":
             scale = model.standardize.scale.expand(model.sample_shape)
@@ -383,13 +391,13 @@ class MutualInformationMachine(
         """
         return float(np.mean(self.score_samples(X)))
 
-    def _batches(self, data: torch.Tensor, device: torch.device):
+    def _batches(self, data, device: torch.device):
         """Inference batches of ``data`` on ``device``.
 
         Gradients are off and the device's compute settings on until the
         batches are exhausted.
         """
-        batches = TensorBatches(data, inference_batch_size(device), device=device)
+        batches = make_batches(data, inference_batch_size(device), device=device)
         with torch.inference_mode(), compute_settings(device):
             yield from batches
 

@@ -13,10 +13,11 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator
-from ._batches import TensorBatches, inference_batch_size
+from ._batches import inference_batch_size, make_batches
 from ._checks import check_hidden_layer_sizes
 from ._data import InputLayout, Standardize, fit_standardize
 from ._runtime import compute_settings
+from ._streaming import is_out_of_core
 from ._training import engine_arguments
 from ._two_view_net import TwoViewModel, TwoViewNet, split_views
 from .critics import CRITICS
@@ -86,6 +87,12 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         and keep the weights of its best epoch.
     validation_fraction : float, default=0.1
         Share of the data held out with ``early_stopping``.
+    chunk_size : int or None, default=None
+        Rows read at a time from out-of-core X (a memmap, an HDF5 or zarr
+        array, a torch Dataset or DataLoader): training shuffles the order of
+        the chunks and the rows within each, and the input scaling is learnt
+        from a random sample of this many rows. None reads about 256 MB at a
+        time. Arrays in memory are used whole.
     callbacks : list of skorch callbacks or (name, callback) pairs, \
             default=None
         Extra callbacks of the training loop; each fit uses copies.
@@ -184,6 +191,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         n_iter_no_change=3,
         early_stopping=False,
         validation_fraction=0.1,
+        chunk_size=None,
         callbacks=None,
         device="auto",
         compile=False,
@@ -204,6 +212,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.chunk_size = chunk_size
         self.callbacks = callbacks
         self.device = device
         self.compile = compile
@@ -244,8 +253,9 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         """
         return super().partial_fit(X, y)
 
-    def _training_data(self, X, y, reset: bool) -> np.ndarray:
+    def _training_data(self, X, y, reset: bool):
         """X, or X and the second view y side by side without ``views``."""
+        self._check_in_memory_views(X, y)
         X = self._validate_input(X, reset)
         if X.ndim != 2:
             raise ValueError(
@@ -256,6 +266,15 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
             return X
         second = self._check_second_view(X, y, reset)
         return np.hstack([X.astype(np.float32), second])
+
+    def _check_in_memory_views(self, X, y) -> None:
+        """Refuse out-of-core views given as two arrays, which are joined in memory."""
+        if self.views is None and (is_out_of_core(X) or is_out_of_core(y)):
+            raise ValueError(
+                f"{type(self).__name__} reads out-of-core data through a views "
+                "function: store both views side by side in one array and pass "
+                "views=SplitColumns(n_features_a)."
+            )
 
     def _check_second_view(self, X: np.ndarray, y, reset: bool) -> np.ndarray:
         if y is None:
@@ -352,28 +371,32 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
             Returned with y only.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
         if y is not None and self.views is not None:
             raise ValueError(
                 "y is given, but this model splits X with its views function; "
                 "call transform(X)."
             )
-        model = self.net_.module_.eval()
-        view_a = torch.from_numpy(np.asarray(X, dtype=np.float32))
         if self.views is not None:
-            view_a = model.split(view_a)[0]
-        codes_a = self._encode(view_a, 0)
+            data, _ = self._input_data(X)
+            return self._encode(data, 0, split=True)
+        self._check_in_memory_views(X, y)
+        X = self._validate_input(X, reset=False)
+        codes_a = self._encode(torch.from_numpy(np.asarray(X, np.float32)), 0)
         if y is None:
             return codes_a
         view_b = torch.from_numpy(self._check_second_view(X, y, reset=False))
         return codes_a, self._encode(view_b, 1)
 
-    def _encode(self, view: torch.Tensor, index: int) -> np.ndarray:
+    def _encode(self, data, index: int, split: bool = False) -> np.ndarray:
+        """Codes of view ``index`` of ``data``: that view, or rows to split."""
         model = self.net_.module_.eval()
         device = torch.device(self.net_.device)
-        batches = TensorBatches(view, inference_batch_size(device), device=device)
+        batches = make_batches(data, inference_batch_size(device), device=device)
+        codes = []
         with torch.inference_mode(), self.net_.autocast(), compute_settings(device):
-            codes = [model.encode(batch, index).float().cpu() for batch, _ in batches]
+            for batch, _ in batches:
+                view = model.split(batch)[index] if split else batch
+                codes.append(model.encode(view, index).float().cpu())
         return torch.cat(codes).numpy()
 
     def score(self, X, y=None):
@@ -393,14 +416,14 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
             are not comparable.
         """
         check_is_fitted(self)
-        data = self._training_data(X, y, reset=False)
+        data = self._tensor_data(self._training_data(X, y, reset=False))
         if len(data) < 2:
             raise ValueError(
                 "score needs at least 2 samples to form negative pairs, got 1."
             )
         device = torch.device(self.net_.device)
         with compute_settings(device):
-            return self.net_.held_out_score(torch.from_numpy(data), self.batch_size)
+            return self.net_.held_out_score(data, self.batch_size)
 
     @property
     def _n_features_out(self) -> int:

@@ -53,11 +53,11 @@ def test_a_fit_still_improving_at_max_epochs_warns(digits, tiny):
 
 
 def held_out_split(X, validation_fraction, random_state):
-    """The validation samples that fit holds out with these settings."""
+    """The validation samples that fit holds out with these settings, in order."""
     rng = np.random.RandomState(random_state)
     rng.randint(np.iinfo(np.int32).max)  # the seed of the networks
     n_valid = int(np.ceil(validation_fraction * len(X)))
-    return X[rng.permutation(len(X))[:n_valid]]
+    return X[np.sort(rng.permutation(len(X))[:n_valid])]
 
 
 def test_early_stopping_keeps_the_weights_of_the_best_held_out_epoch(digits, tiny):
