@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._data import InputLayout, Standardize, as_tensor, fit_standardize
+from ._distributed import local_device, rank_and_world, start_process_group
 from ._engine import TrainingNet
 from ._persistence import load_model, save_model
 from ._runtime import compute_settings
@@ -118,8 +119,8 @@ class NetEstimator(BaseEstimator):
             rng = check_random_state(self.random_state)
             seed = rng.randint(np.iinfo(np.int32).max)
             X, X_valid = self._hold_out(X, rng)
-            self._check_batch_size(len(X))
             self._set_up(layout)
+            self._check_batch_size(len(X))
             with self._training_context(seed):
                 self.net_ = self._make_net(X, seed)
                 self._train(X, X_valid, incremental=False)
@@ -151,9 +152,10 @@ class NetEstimator(BaseEstimator):
         first_call = not hasattr(self, "net_")
         with _unchanged_on_error(self):
             X = self._training_data(X, y, reset=first_call)
-            self._check_batch_size(len(X))
             if first_call:
                 self._set_up(self._check_training_data(X))
+            self._check_batch_size(len(X))
+            if first_call:
                 seed = check_random_state(self.random_state).randint(
                     np.iinfo(np.int32).max
                 )
@@ -196,6 +198,13 @@ class NetEstimator(BaseEstimator):
         """
 
     def _check_batch_size(self, n_samples: int) -> None:
+        _, world = rank_and_world()
+        if self.batch_size % world:
+            raise ValueError(
+                f"batch_size={self.batch_size} must be a multiple of the "
+                f"{world} processes of torchrun, each of which encodes an equal "
+                "share of every batch."
+            )
         if self.batch_size > n_samples:
             held_out = " after holding out validation data" * self.early_stopping
             raise ValueError(
@@ -226,7 +235,9 @@ class NetEstimator(BaseEstimator):
         return X.subset(train), X.subset(valid)
 
     def _set_up(self, layout: InputLayout) -> None:
-        self.device_ = resolve_device(self.device)
+        device = resolve_device(self.device)
+        start_process_group(device)
+        self.device_ = local_device(device)
         self.input_shape_ = layout.sample_shape
         self._layout = layout
 

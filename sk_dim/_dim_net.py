@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ._checks import describe
+from ._distributed import average_gradients, gather_rows
 from ._engine import TrainingNet
 from .prior import (
     discriminator_loss,
@@ -113,11 +114,11 @@ class DeepInfoMaxNet(TrainingNet):
         """Loss of the encoder and critics on one batch, and its global vectors.
 
         Returns the scalar loss and the global vectors (B, D), or (2B, D)
-        for two views.
+        for two views; under torchrun, those of the global batch.
         """
         with self.autocast():
             if self.augment is None:
-                local_map, global_vector = self._encode(inputs)
+                local_map, global_vector = map(gather_rows, self._encode(inputs))
                 loss = self.criterion_(local_map, global_vector)
             else:
                 global_vector, loss = self._two_view_loss(inputs)
@@ -139,6 +140,7 @@ class DeepInfoMaxNet(TrainingNet):
             self.discriminator_, prior_samples, encoded, self.gradient_penalty
         )
         loss.backward()
+        average_gradients(self.discriminator_)
         self.optimizer_discriminator_.step()
 
     def _encode(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -166,7 +168,8 @@ class DeepInfoMaxNet(TrainingNet):
                     f"{tuple(inputs.shape)}, got {describe(view)}."
                 )
         local_map, global_vector = self._encode(torch.cat(views))
-        local_a, local_b = local_map.chunk(2)
-        global_a, global_b = global_vector.chunk(2)
+        # under torchrun, the rows of every process: negatives of the global batch
+        local_a, local_b = map(gather_rows, local_map.chunk(2))
+        global_a, global_b = map(gather_rows, global_vector.chunk(2))
         loss = self.criterion_(local_a, global_b) + self.criterion_(local_b, global_a)
-        return global_vector, loss / 2
+        return torch.cat([global_a, global_b]), loss / 2

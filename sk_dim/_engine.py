@@ -12,6 +12,13 @@ from skorch.callbacks import EpochTimer, PassthroughScoring
 from torch import nn
 
 from ._batches import make_batches, place_on_device
+from ._distributed import (
+    broadcast_buffers,
+    data_parallel,
+    mean_across_processes,
+    rank_and_world,
+    rank_share,
+)
 
 
 def adam_kernel(device: torch.device) -> dict[str, bool]:
@@ -23,8 +30,54 @@ def adam_kernel(device: torch.device) -> dict[str, bool]:
     return {"fused": True} if device.type == "cuda" else {"foreach": True}
 
 
+class _TrainingStep(nn.Module):
+    """The module and criterion of a net, whose forward is the net's step loss.
+
+    DistributedDataParallel wraps it, so that the parameters of both are
+    averaged across processes after each backward pass.
+    """
+
+    def __init__(self, net: TrainingNet):
+        super().__init__()
+        self.module = net.module_
+        self.criterion = net.criterion_
+        self.step_loss = net._step_loss
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.step_loss(inputs)
+
+
+class _DataParallelStep:
+    """The training step of a net in DistributedDataParallel (None alone).
+
+    A plain holder, so that skorch does not take the wrapper for one of the
+    net's own modules.
+    """
+
+    def __init__(self, net: TrainingNet):
+        self.model = data_parallel(_TrainingStep(net))
+
+
+class _RankShares:
+    """This process's share of each global batch of ``batches``."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        for batch, target in self.batches:
+            yield rank_share(batch), target
+
+
 class TrainingNet(NeuralNet):
     """skorch net of an sk_dim model, trained on whole-tensor mini-batches.
+
+    Under torchrun, each process trains on its share of every batch and
+    DistributedDataParallel averages the gradients (see
+    :mod:`sk_dim._distributed`).
 
     The data is one tensor (copied to the GPU when it fits there) sliced into
     batches without per-row collation, or out-of-core data read in chunks;
@@ -92,6 +145,7 @@ class TrainingNet(NeuralNet):
             state[name] = None
         state["_shared_modules"] = shared
         state.pop("compiled_loss_", None)  # a compiled function does not pickle
+        state.pop("parallel_step_", None)  # nor a process group
         return state
 
     def __setstate__(self, state):
@@ -165,13 +219,15 @@ class TrainingNet(NeuralNet):
     def get_iterator(self, dataset, training=False):
         # a new order for each call of partial_fit, the same for a given history
         generator = torch.Generator().manual_seed(self.seed + len(self.history))
-        return make_batches(
+        batches = make_batches(
             dataset,
             self.batch_size,
             shuffle=training,
             generator=generator if training else None,
             device=self.device,
         )
+        _, world = rank_and_world()
+        return _RankShares(batches) if training and world > 1 else batches
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bfloat16 autocast on CUDA, a no-op elsewhere."""
@@ -238,12 +294,34 @@ class TrainingNet(NeuralNet):
             )
             return self.forward_loss(inputs)
 
+    def _parallel_step(self) -> nn.Module | None:
+        """The training step in DistributedDataParallel under torchrun, else None."""
+        if getattr(self, "parallel_step_", None) is None:
+            self.parallel_step_ = _DataParallelStep(self)
+        return self.parallel_step_.model
+
     def train_step(self, batch, **fit_params):
         self._set_training(True)
         inputs, _ = batch
-        loss, codes = self._step_loss(inputs)
+        parallel_step = self._parallel_step()
+        if parallel_step is None:
+            loss, codes = self._step_loss(inputs)
+        else:
+            loss, codes = parallel_step(inputs)
         self.optimizer_.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer_.step()
         self.after_step(codes.detach())
-        return {"loss": loss.detach(), "y_pred": codes.detach()}
+        # under torchrun, the loss of the global batch, the same in every process
+        return {"loss": mean_across_processes(loss.detach()), "y_pred": codes.detach()}
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Under torchrun, give every process the buffers of process 0.
+
+        DDP sends them at each step, but each process then updates its
+        BatchNorm statistics with its own share of the batch; from here on,
+        the held-out score and the fitted model are the same in every process.
+        """
+        super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
+        for network in self.fitted_networks().values():
+            broadcast_buffers(network)

@@ -8,6 +8,7 @@ import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._callbacks import EarlyStopping, HeldOutScore, ProgressBar, StepScheduler
+from ._distributed import rank_and_world
 from ._engine import adam_kernel
 
 
@@ -57,7 +58,7 @@ def training_callbacks(
         callbacks.append(
             ("valid_score", HeldOutScore(valid_data, params["batch_size"]))
         )
-    if params["verbose"]:
+    if params["verbose"] and rank_and_world()[0] == 0:  # one bar under torchrun
         callbacks.append(("progress", ProgressBar(n_steps, name)))
     callbacks += copy.deepcopy(list(params["callbacks"] or []))
     if not incremental:

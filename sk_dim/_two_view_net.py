@@ -9,6 +9,7 @@ from torch import nn
 
 from ._checks import describe
 from ._data import Standardize
+from ._distributed import gather_rows
 from ._engine import TrainingNet
 
 
@@ -85,7 +86,8 @@ class TwoViewNet(TrainingNet):
     def forward_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Negative bound of one batch, and the (B, D) codes of view a."""
         with self.autocast():
-            codes_a, codes_b = self.module_(inputs)
+            # under torchrun, the codes of every process: the global batch
+            codes_a, codes_b = map(gather_rows, self.module_(inputs))
             return -self.criterion_(codes_a, codes_b), codes_a
 
     def batch_score(self, batch: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,112 @@
+"""Data-parallel training across processes with PyTorch's DistributedDataParallel.
+
+A script launched with ``torchrun --nproc_per_node K`` runs ``fit`` in K
+processes on the same data. ``fit`` sees torchrun's environment, starts the
+default process group if there is none (NCCL on CUDA, gloo on the CPU) and
+trains one model: each process encodes its share of every batch of
+``batch_size`` samples, the gradients are averaged by DDP, and every
+process ends with the same weights.
+
+The objectives whose negatives are the other samples of a batch (every
+estimator of Deep InfoMax and of two views) gather the features of all
+processes before the critic, so that each sample is scored against the
+negatives of the whole global batch, as in one process: the bound, and the
+gradient, are those of the global batch. BatchNorm layers of the encoders
+normalise each process's share, as DDP does by default.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.distributed.nn.functional import all_gather
+
+
+def launched_by_torchrun() -> bool:
+    """Whether this process is one of several started by torchrun."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
+
+
+def start_process_group(device: torch.device) -> None:
+    """Start the default process group under torchrun, if there is none yet."""
+    if launched_by_torchrun() and dist.is_available() and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+
+
+def rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of processes (0 and 1 alone)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def local_device(device: torch.device) -> torch.device:
+    """The CUDA device of this process under torchrun (``LOCAL_RANK``)."""
+    if device.type == "cuda" and device.index is None and launched_by_torchrun():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return device
+
+
+def gather_rows(tensor: torch.Tensor) -> torch.Tensor:
+    """The rows of every process, concatenated in rank order; differentiable.
+
+    Alone, ``tensor`` itself. The backward pass sends each process the
+    gradient, summed over the processes, of its own rows.
+    """
+    _, world = rank_and_world()
+    if world == 1:
+        return tensor
+    return torch.cat(all_gather(tensor.contiguous()))
+
+
+def rank_share(batch: torch.Tensor) -> torch.Tensor:
+    """This process's rows of a global batch: the rank-th of equal parts."""
+    rank, world = rank_and_world()
+    if world == 1:
+        return batch
+    share = len(batch) // world
+    return batch[rank * share : (rank + 1) * share]
+
+
+def data_parallel(module: nn.Module) -> nn.Module | None:
+    """``module`` wrapped in DistributedDataParallel, or None in one process."""
+    _, world = rank_and_world()
+    if world == 1:
+        return None
+    parameter = next(module.parameters(), None)
+    on_cuda = parameter is not None and parameter.device.type == "cuda"
+    device_ids = [parameter.device.index] if on_cuda else None
+    return nn.parallel.DistributedDataParallel(module, device_ids=device_ids)
+
+
+def average_gradients(module: nn.Module) -> None:
+    """Average the gradients of ``module`` across processes (nothing alone)."""
+    _, world = rank_and_world()
+    if world == 1:
+        return
+    for parameter in module.parameters():
+        if parameter.grad is not None:
+            dist.all_reduce(parameter.grad)
+            parameter.grad /= world
+
+
+def mean_across_processes(value: torch.Tensor) -> torch.Tensor:
+    """The mean of a tensor over the processes (the tensor itself alone)."""
+    _, world = rank_and_world()
+    if world == 1:
+        return value
+    value = value.detach().clone()
+    dist.all_reduce(value)
+    return value / world
+
+
+def broadcast_buffers(module: nn.Module) -> None:
+    """Give every process the buffers of process 0 (BatchNorm statistics)."""
+    _, world = rank_and_world()
+    if world == 1:
+        return
+    for buffer in module.buffers():
+        dist.broadcast(buffer, src=0)

@@ -1,0 +1,88 @@
+"""Fits of each estimator, run alone by the tests and in 2 processes by torchrun.
+
+``python -m torch.distributed.run --nproc_per_node 2 --standalone
+tests/_ddp_fits.py OUT`` writes, for each process, the loss curve and the
+codes of each fit to ``OUT/{name}_{rank}.npz``.
+"""
+
+import os
+import sys
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine, TwoViewInfoMax
+from sk_dim.views import SplitColumns
+
+
+class LinearEncoder(nn.Module):
+    """An encoder without BatchNorm: fits in 2 processes equal the fit in one."""
+
+    def __init__(self):
+        super().__init__()
+        self.local = nn.Linear(12, 16)
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, rows):
+        hidden = torch.relu(self.local(rows))
+        return hidden[:, :, None, None], self.head(hidden)
+
+
+def data() -> np.ndarray:
+    rows = np.random.default_rng(0).normal(size=(512, 12)).astype(np.float32)
+    rows[:, 6:] += rows[:, :6]  # two related halves
+    return rows
+
+
+def models() -> dict:
+    torch.manual_seed(0)  # the weights of the encoder modules
+    common = {"batch_size": 64, "max_epochs": 3, "random_state": 0}
+    linear = {"encoder": LinearEncoder(), "critic": "bilinear", "gamma": 0.0}
+    return {
+        "dim_infonce": DeepInfoMaxTransformer(
+            4, mi_estimator="infonce", **linear, **common
+        ),
+        "dim_jsd": DeepInfoMaxTransformer(4, mi_estimator="jsd", **linear, **common),
+        "two_view": TwoViewInfoMax(
+            3,
+            views=SplitColumns(),
+            hidden_layer_sizes=(16,),
+            critic="bilinear",
+            **common,
+        ),
+        # BatchNorm normalises each process's share of the batch
+        "dim_default": DeepInfoMaxTransformer(4, critic_width=32, **common),
+        "mim": MutualInformationMachine(3, hidden_layer_sizes=(16,), **common),
+    }
+
+
+def fit_all() -> dict[str, dict[str, np.ndarray]]:
+    torch.set_num_threads(1)
+    X = data()
+    results = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, model in models().items():
+            model.fit(X)
+            results[name] = {
+                "loss": np.array(model.loss_curve_),
+                "codes": model.transform(X),
+            }
+    return results
+
+
+def main(out: str) -> None:
+    rank = int(os.environ["RANK"])
+    for name, result in fit_all().items():
+        np.savez(os.path.join(out, f"{name}_{rank}.npz"), **result)
+    try:
+        DeepInfoMaxTransformer(4, batch_size=63, max_epochs=1).fit(data())
+    except ValueError as error:
+        with open(os.path.join(out, f"batch_error_{rank}.txt"), "w") as file:
+            file.write(str(error))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
