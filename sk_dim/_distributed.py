@@ -22,7 +22,6 @@ import os
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.distributed.nn.functional import all_gather
 
 
 def launched_by_torchrun() -> bool:
@@ -50,16 +49,45 @@ def local_device(device: torch.device) -> torch.device:
     return device
 
 
+class _GatherRows(torch.autograd.Function):
+    """All-gather along the rows whose backward sums each process's gradients.
+
+    Every process computes the loss of the whole gathered batch; the
+    gradient of a process's own rows is the sum, over the processes, of the
+    gradients of their losses for those rows. It is computed densely (an
+    all-reduce of the gathered gradient, then the process's rows), which
+    gloo supports and which holds for gradients of any memory layout.
+    """
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+        rank, world = rank_and_world()
+        tensor = tensor.contiguous()
+        parts = [
+            torch.empty(tensor.shape, dtype=tensor.dtype, device=tensor.device)
+            for _ in range(world)
+        ]
+        dist.all_gather(parts, tensor)
+        ctx.rank, ctx.share = rank, len(tensor)
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx, gradient: torch.Tensor) -> torch.Tensor:
+        gradient = gradient.contiguous()
+        dist.all_reduce(gradient)
+        return gradient[ctx.rank * ctx.share : (ctx.rank + 1) * ctx.share]
+
+
 def gather_rows(tensor: torch.Tensor) -> torch.Tensor:
     """The rows of every process, concatenated in rank order; differentiable.
 
-    Alone, ``tensor`` itself. The backward pass sends each process the
+    Alone, ``tensor`` itself. The backward pass gives each process the
     gradient, summed over the processes, of its own rows.
     """
     _, world = rank_and_world()
     if world == 1:
         return tensor
-    return torch.cat(all_gather(tensor.contiguous()))
+    return _GatherRows.apply(tensor)
 
 
 def rank_share(batch: torch.Tensor) -> torch.Tensor:

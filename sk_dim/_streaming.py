@@ -105,7 +105,7 @@ class StreamedData:
         self.store = store
         self.chunk_rows = chunk_rows
         self.rows = np.arange(store.n_rows) if rows is None else rows
-        self.sample_ = sample
+        self._sampled = sample
         self.convert: Callable[[np.ndarray], torch.Tensor] | None = None
 
     @property
@@ -133,7 +133,7 @@ class StreamedData:
         The input scaling is learnt from them; a subset keeps the rows of
         its parent's sample that it holds.
         """
-        if self.sample_ is None:
+        if self._sampled is None:
             n_rows = len(self)
             if n_rows <= self.chunk_rows:
                 positions = np.arange(n_rows)
@@ -141,14 +141,14 @@ class StreamedData:
                 positions = np.sort(
                     random_state.choice(n_rows, self.chunk_rows, replace=False)
                 )
-            self.sample_ = self.read(positions), positions
-        return self.sample_[0]
+            self._sampled = self.read(positions), positions
+        return self._sampled[0]
 
     def subset(self, positions: np.ndarray) -> StreamedData:
         """The data of the rows at ``positions`` (increasing)."""
         sample = None
-        if self.sample_ is not None:
-            values, sampled = self.sample_
+        if self._sampled is not None:
+            values, sampled = self._sampled
             kept = np.isin(sampled, positions)
             sample = values[kept], np.searchsorted(positions, sampled[kept])
         return StreamedData(self.store, self.chunk_rows, self.rows[positions], sample)
@@ -157,7 +157,7 @@ class StreamedData:
         self, convert: Callable[[np.ndarray], torch.Tensor]
     ) -> StreamedData:
         """The same rows, each chunk validated and made a tensor by ``convert``."""
-        streamed = StreamedData(self.store, self.chunk_rows, self.rows, self.sample_)
+        streamed = StreamedData(self.store, self.chunk_rows, self.rows, self._sampled)
         streamed.convert = convert
         return streamed
 
@@ -207,7 +207,7 @@ class LoaderData:
             ) from None
         self.loader = loader
         self.chunk_rows = chunk_rows
-        self.sample_: np.ndarray | None = None
+        self._sampled: np.ndarray | None = None
         self.convert: Callable[[np.ndarray], torch.Tensor] | None = None
         first = next(iter(loader), None)
         first = _as_array(first) if first is not None else np.empty((0,), np.float32)
@@ -227,15 +227,15 @@ class LoaderData:
 
     def sample(self, random_state=None) -> np.ndarray:
         """The first ``chunk_rows`` rows the loader gives."""
-        if self.sample_ is None:
+        if self._sampled is None:
             parts, n_read = [], 0
             for batch in self.loader:
                 parts.append(_as_array(batch))
                 n_read += len(parts[-1])
                 if n_read >= self.chunk_rows:
                     break
-            self.sample_ = np.concatenate(parts)[: self.chunk_rows]
-        return self.sample_
+            self._sampled = np.concatenate(parts)[: self.chunk_rows]
+        return self._sampled
 
     def subset(self, positions: np.ndarray):
         raise ValueError(

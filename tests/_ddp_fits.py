@@ -30,6 +30,24 @@ class LinearEncoder(nn.Module):
         return hidden[:, :, None, None], self.head(hidden)
 
 
+class ConvEncoder(nn.Module):
+    """A convolutional encoder without BatchNorm, for 8x8 images."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU())
+        self.head = nn.Linear(8 * 8 * 8, 4)
+
+    def forward(self, images):
+        local_map = self.conv(images)  # (B, 8, 8, 8): 64 locations
+        return local_map, self.head(local_map.flatten(1))
+
+
+def images() -> np.ndarray:
+    rows = data()[:, :8]
+    return (rows[:, :, None] * rows[:, None, :]).reshape(-1, 1, 8, 8)
+
+
 def data() -> np.ndarray:
     rows = np.random.default_rng(0).normal(size=(512, 12)).astype(np.float32)
     rows[:, 6:] += rows[:, :6]  # two related halves
@@ -40,7 +58,11 @@ def models() -> dict:
     torch.manual_seed(0)  # the weights of the encoder modules
     common = {"batch_size": 64, "max_epochs": 3, "random_state": 0}
     linear = {"encoder": LinearEncoder(), "critic": "bilinear", "gamma": 0.0}
+    convolutional = {"encoder": ConvEncoder(), "augmentation": None, "gamma": 0.0}
     return {
+        "dim_images": DeepInfoMaxTransformer(
+            4, critic_width=16, **convolutional, **common
+        ),
         "dim_infonce": DeepInfoMaxTransformer(
             4, mi_estimator="infonce", **linear, **common
         ),
@@ -65,10 +87,11 @@ def fit_all() -> dict[str, dict[str, np.ndarray]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, model in models().items():
-            model.fit(X)
+            inputs = images() if name == "dim_images" else X
+            model.fit(inputs)
             results[name] = {
                 "loss": np.array(model.loss_curve_),
-                "codes": model.transform(X),
+                "codes": model.transform(inputs),
             }
     return results
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(
     not torch.distributed.is_available(), reason="torch.distributed is not built"
 )
 SCRIPT = Path(__file__).with_name("_ddp_fits.py")
-EXACT = ["dim_infonce", "dim_jsd", "two_view"]
+EXACT = ["dim_infonce", "dim_jsd", "dim_images", "two_view"]
 WITH_BATCHNORM = ["dim_default", "mim"]
 
 
