@@ -154,13 +154,11 @@ class NetEstimator(BaseEstimator):
             X = self._training_data(X, y, reset=first_call)
             if first_call:
                 self._set_up(self._check_training_data(X))
-            self._check_batch_size(len(X))
-            if first_call:
-                seed = check_random_state(self.random_state).randint(
-                    np.iinfo(np.int32).max
-                )
+                rng = check_random_state(self.random_state)
+                seed = rng.randint(np.iinfo(np.int32).max)
             else:
                 seed = self.net_.seed + self.n_iter_
+            self._check_batch_size(len(X))
             with self._training_context(seed):
                 if first_call:
                     self.net_ = self._make_net(X, seed).initialize()
