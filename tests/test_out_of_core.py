@@ -71,8 +71,10 @@ def test_a_memmap_in_one_chunk_fits_as_the_array_does(
 
 
 @pytest.mark.parametrize("estimator", list(SMALL))
-def test_data_larger_than_the_chunk_is_read_a_chunk_at_a_time(estimator, rows):
-    recorded = RecordingArray(rows)
+def test_data_larger_than_the_chunk_is_read_a_chunk_at_a_time(
+    estimator, rows, tmp_path
+):
+    recorded = RecordingArray(as_memmap(rows, tmp_path))  # 600 rows, chunks of 64
     model = make(estimator, chunk_size=64, early_stopping=True).fit(recorded)
     assert max(recorded.reads) <= 64
     assert sum(recorded.reads) >= 2 * len(rows)  # the sample and two epochs
