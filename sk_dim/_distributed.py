@@ -73,8 +73,8 @@ class _GatherRows(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, gradient: torch.Tensor) -> torch.Tensor:
-        gradient = gradient.contiguous()
-        dist.all_reduce(gradient)
+        gradient = gradient.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(gradient)  # in place, on a copy of autograd's buffer
         return gradient[ctx.rank * ctx.share : (ctx.rank + 1) * ctx.share]
 
 
