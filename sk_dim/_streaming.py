@@ -11,6 +11,7 @@ in memory.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -157,7 +158,7 @@ class StreamedData:
         self, convert: Callable[[np.ndarray], torch.Tensor]
     ) -> StreamedData:
         """The same rows, each chunk validated and made a tensor by ``convert``."""
-        streamed = StreamedData(self.store, self.chunk_rows, self.rows, self._sampled)
+        streamed = copy.copy(self)
         streamed.convert = convert
         return streamed
 
@@ -244,8 +245,8 @@ class LoaderData:
         )
 
     def with_converter(self, convert: Callable[[np.ndarray], torch.Tensor]):
-        streamed = LoaderData.__new__(LoaderData)
-        streamed.__dict__.update(self.__dict__)
+        """The same loader, each batch validated and made a tensor by ``convert``."""
+        streamed = copy.copy(self)
         streamed.convert = convert
         return streamed
 
