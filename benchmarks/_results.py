@@ -29,5 +29,5 @@ def environment(**extra) -> dict:
 def write_result(result: dict, path: Path) -> None:
     """Write ``result`` as indented JSON to ``path``, creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))
+    path.write_text(json.dumps(result, indent=2, default=repr))
     print(f"wrote {path}")

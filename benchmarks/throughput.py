@@ -41,6 +41,7 @@ from _results import RESULTS, environment, write_result
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim._batches import inference_batch_size
@@ -59,6 +60,17 @@ from sk_dim.prior import (
 )
 
 SHAPES = {"mnist 1x28x28": (1, 28, 28), "cifar 3x32x32": (3, 32, 32)}
+
+#: Dense bfloat16 peaks of GPUs in TFLOP/s (data sheets), by part of their name.
+PEAK_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.4, "H200": 989.4, "A100": 312.0}
+
+
+def peak_tflops(device: str) -> float | None:
+    """The bfloat16 peak of the CUDA device that ``device`` names, if known."""
+    if device == "cpu" or not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name(None if device == "auto" else device)
+    return next((peak for part, peak in PEAK_TFLOPS.items() if part in name), None)
 
 
 def make_images(shape, n_images: int) -> np.ndarray:
@@ -148,7 +160,9 @@ def bare_fit(
 ) -> nn.Module:
     """The model and steps of the transformer's default fit, as a plain loop.
 
-    Returns the trained encoder.
+    Returns the trained encoder and the floating-point operations of one
+    training step (matrix products and convolutions, forward and backward,
+    as torch's ``FlopCounterMode`` counts them).
     """
     shape, n_images = X.shape[1:], len(X)
     torch.manual_seed(0)
@@ -194,9 +208,9 @@ def bare_fit(
         step_loss = torch.compile(step_loss)
     data = torch.from_numpy(X).to(device)
     order = torch.randperm(n_images, generator=torch.Generator().manual_seed(0))
-    for step in range(n_steps):
-        rows = order[step * batch_size : (step + 1) * batch_size].to(device)
-        loss, global_vector = step_loss(data.index_select(0, rows))
+
+    def train_step(inputs: torch.Tensor) -> None:
+        loss, global_vector = step_loss(inputs)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -206,7 +220,13 @@ def bare_fit(
         prior_samples = sample_prior("uniform", encoded)
         discriminator_loss(discriminator, prior_samples, encoded).backward()
         optimizer_d.step()
-    return encoder
+
+    flops = FlopCounterMode(display=False)
+    for step in range(n_steps):
+        rows = order[step * batch_size : (step + 1) * batch_size].to(device)
+        with flops if step == 0 else contextlib.nullcontext():
+            train_step(data.index_select(0, rows))
+    return encoder, flops.get_total_flops()
 
 
 def run_bare(
@@ -219,10 +239,14 @@ def run_bare(
     if compile_step:
         bare_fit(X[: 2 * batch_size], batch_size, device, compile_step)
     start = time.perf_counter()
-    bare_fit(X, batch_size, device, compile_step)
+    _, step_flops = bare_fit(X, batch_size, device, compile_step)
     synchronize(device)
     fit_seconds = time.perf_counter() - start
-    return {"fit_seconds": fit_seconds, "peak_mb": peak_memory_mb(device)}
+    return {
+        "fit_seconds": fit_seconds,
+        "peak_mb": peak_memory_mb(device),
+        "step_flops": step_flops,
+    }
 
 
 def in_fresh_process(function, *args) -> dict:
@@ -244,14 +268,22 @@ def main() -> None:
         action="store_true",
         help="compile the training steps of both (compilation time included)",
     )
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=None,
+        help="the device's peak TFLOP/s (default: known GPUs' bfloat16 peak)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    peak = args.peak_tflops or peak_tflops(args.device)
     name = "throughput_compile" if args.compile else "throughput"
     out = args.out or RESULTS / f"{name}.json"
 
     print(
         f"{'input':<15}{'batch':>6}{'fit img/s':>11}{'bare img/s':>12}{'ratio':>7}"
         f"{'tf img/s':>10}{'bare tf':>9}{'ratio':>7}{'peak MB':>9}{'bare MB':>9}"
+        f"{'TFLOP/s':>9}{'of peak':>8}"
     )
     rows = []
     for name, shape in SHAPES.items():
@@ -276,7 +308,14 @@ def main() -> None:
             row["transform_ratio"] = (
                 row["transform_images_per_s"] / row["bare_transform_images_per_s"]
             )
+            # the same model and steps: the bare loop's count serves both
+            step_flops = bare["step_flops"]
+            n_steps = n_images // batch_size
+            row["fit_tflops"] = step_flops * n_steps / ours["fit_seconds"] / 1e12
+            row["bare_fit_tflops"] = step_flops * n_steps / bare["fit_seconds"] / 1e12
+            row["share_of_peak"] = None if peak is None else row["fit_tflops"] / peak
             rows.append(row)
+            share = "-" if peak is None else f"{100 * row['share_of_peak']:.1f}%"
             print(
                 f"{name:<15}{batch_size:>6}{row['fit_images_per_s']:>11.0f}"
                 f"{row['bare_fit_images_per_s']:>12.0f}{row['fit_ratio']:>7.3f}"
@@ -284,6 +323,7 @@ def main() -> None:
                 f"{row['bare_transform_images_per_s']:>9.0f}"
                 f"{row['transform_ratio']:>7.3f}"
                 f"{ours['peak_mb']:>9.0f}{bare['peak_mb']:>9.0f}"
+                f"{row['fit_tflops']:>9.2f}{share:>8}"
             )
 
     result = {
@@ -292,6 +332,7 @@ def main() -> None:
             "images": args.images,
             "device": args.device,
             "compile": args.compile,
+            "peak_tflops": peak,
         },
         "rows": rows,
         "environment": environment(

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._data import InputLayout, Standardize, as_tensor, fit_standardize
 from ._distributed import local_device, rank_and_world, start_process_group
-from ._engine import TrainingNet
+from ._engine import PRECISIONS, TrainingNet, check_precision
 from ._persistence import load_model, save_model
 from ._runtime import compute_settings
 from ._streaming import StreamedData, is_out_of_core, streamed
@@ -32,6 +32,7 @@ TRAINING_CONSTRAINTS = {
     "lr_schedule": [StrOptions({"cosine", "constant"})],
     "batch_size": [Interval(Integral, 2, None, closed="left")],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "max_time": [None, Interval(Real, 0, None, closed="neither")],
     "tol": [Interval(Real, 0, None, closed="left")],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "early_stopping": ["boolean"],
@@ -40,6 +41,7 @@ TRAINING_CONSTRAINTS = {
     "callbacks": [None, list],
     "device": [str, torch.device],
     "compile": ["boolean"],
+    "precision": [StrOptions(set(PRECISIONS) | {"auto"})],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -173,6 +175,10 @@ class NetEstimator(BaseEstimator):
         """The layout of the training data, after checks of the parameters."""
         raise NotImplementedError
 
+    def _training_params(self) -> dict:
+        """The parameters that the training run reads, with "auto" resolved."""
+        return self.get_params(deep=False)
+
     def _fit_scaling(self, X: np.ndarray):
         """The input scaling learnt from the training data."""
         return fit_standardize(X, self._layout)
@@ -234,6 +240,7 @@ class NetEstimator(BaseEstimator):
 
     def _set_up(self, layout: InputLayout) -> None:
         device = resolve_device(self.device)
+        check_precision(self.precision, device)
         start_process_group(device)
         self.device_ = local_device(device)
         self.input_shape_ = layout.sample_shape
@@ -242,7 +249,9 @@ class NetEstimator(BaseEstimator):
     def _make_net(self, X, seed: int) -> TrainingNet:
         """The net, with the scaling learnt from X (from the sample of streamed X)."""
         sample = X if isinstance(X, np.ndarray) else X.sample(None)
-        return self._build_net(self._fit_scaling(sample), seed, self.device_)
+        net = self._build_net(self._fit_scaling(sample), seed, self.device_)
+        self.precision_ = net.precision
+        return net
 
     @contextlib.contextmanager
     def _training_context(self, seed: int) -> Iterator[None]:
@@ -257,7 +266,7 @@ class NetEstimator(BaseEstimator):
         epochs = 1 if incremental else self.max_epochs
         valid = None if X_valid is None else self._tensor_data(X_valid)
         n_steps = epochs * (len(X) // self.batch_size)
-        params = self.get_params(deep=False)
+        params = self._training_params()
         net.callbacks = training_callbacks(
             params, n_steps, valid, incremental, type(self).__name__
         )

@@ -115,19 +115,16 @@ def build_networks(
 def resolve_augmentation(
     augmentation, layout: InputLayout
 ) -> Callable[[torch.Tensor], torch.Tensor] | None:
-    """The augmentation function of the ``augmentation`` parameter for ``layout``."""
+    """The augmentation function of a resolved ``augmentation`` for ``layout``."""
     if augmentation is None or callable(augmentation):
         return augmentation
     if layout.image_shape is None:
-        if augmentation == "auto":
-            return None
         raise ValueError(
             f"augmentation={augmentation!r} needs images, but X holds "
             f"feature rows; pass image_shape=(C, H, W) if the rows are "
             f"images, or augmentation=None."
         )
-    name = "crop" if augmentation == "auto" else augmentation
-    return get_augmentation(name, layout.image_shape[1:])
+    return get_augmentation(augmentation, layout.image_shape[1:])
 
 
 def resolve_occlusion(

@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
 
-class StepScheduler(LRScheduler):
-    """skorch's LRScheduler, stepped every batch, released at the end of training.
+class CosineSchedule(Callback):
+    """Anneal the learning rates to zero along a cosine over a fit's budget.
 
-    The scheduler holds the optimizer and through it the parameters; dropping
-    it after training keeps every tensor of a fitted net in the state that
-    skorch pickles with device mapping (see ``TrainingNet.__getstate__``).
-    A new fit creates a new scheduler.
+    After each training step the learning rate of every parameter group of
+    ``optimizer_`` is ``base * (1 + cos(pi * progress)) / 2``, where the
+    progress is the larger of the share of ``n_steps`` taken and the share
+    of the net's time budget spent (:meth:`TrainingNet.budget_used`), so
+    that the schedule ends with whichever budget runs out first.
+
+    Parameters
+    ----------
+    n_steps : int
+        Steps of the whole fit.
     """
 
-    def __init__(self, policy, **kwargs):
-        super().__init__(policy, step_every="batch", **kwargs)
+    def __init__(self, n_steps: int):
+        self.n_steps = n_steps
 
-    def on_train_end(self, net, **kwargs):
-        self.lr_scheduler_ = None
+    def on_train_begin(self, net, **kwargs):
+        self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
+        self.steps_ = 0
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        self.steps_ += 1
+        progress = min(1.0, max(self.steps_ / self.n_steps, net.budget_used()))
+        factor = (1 + math.cos(math.pi * progress)) / 2
+        for group, base in zip(
+            net.optimizer_.param_groups, self.base_lrs_, strict=True
+        ):
+            group["lr"] = base * factor
 
 
 class ProgressBar(Callback):
@@ -91,7 +111,8 @@ class EarlyStopping(Callback):
     After each epoch the value recorded under ``monitor`` counts as an
     improvement when it beats the best value so far by more than ``tol``;
     after ``n_iter_no_change`` epochs in a row without one, training stops,
-    as in :class:`sklearn.neural_network.MLPClassifier`.
+    as in :class:`sklearn.neural_network.MLPClassifier`. Training also stops
+    after the epoch in which the net's time budget ran out.
 
     Parameters
     ----------
@@ -144,7 +165,7 @@ class EarlyStopping(Callback):
                 self.best_weights_ = _copy_weights(net)
         else:
             self.misses_ += 1
-        if self.misses_ >= self.n_iter_no_change:
+        if self.misses_ >= self.n_iter_no_change or net.out_of_time_:
             self.stopped_ = True
             raise KeyboardInterrupt  # skorch's signal to end the fit loop
 

@@ -131,6 +131,15 @@ def mean_across_processes(value: torch.Tensor) -> torch.Tensor:
     return value / world
 
 
+def any_across_processes(flag: bool, device: torch.device) -> bool:
+    """Whether ``flag`` is true in any process (``flag`` itself alone)."""
+    if rank_and_world()[1] == 1:
+        return flag
+    value = torch.tensor(float(flag), device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value)
+
+
 def broadcast_buffers(module: nn.Module) -> None:
     """Give every process the buffers of process 0 (BatchNorm statistics)."""
     _, world = rank_and_world()

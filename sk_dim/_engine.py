@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import warnings
 from typing import ClassVar
 
@@ -13,12 +14,42 @@ from torch import nn
 
 from ._batches import make_batches, place_on_device
 from ._distributed import (
+    any_across_processes,
     broadcast_buffers,
     data_parallel,
     mean_across_processes,
     rank_and_world,
     rank_share,
 )
+
+#: Training precisions: autocast dtype of each, None for float32.
+PRECISIONS = {"32": None, "bf16": torch.bfloat16, "16-mixed": torch.float16}
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Refuse a ``precision`` parameter that ``device`` cannot train in."""
+    if precision == "16-mixed" and device.type != "cuda":
+        raise ValueError(
+            f"precision='16-mixed' (float16 with a gradient scaler) needs a CUDA "
+            f"device, but the model trains on {device}; use precision='bf16' or "
+            "'32' there."
+        )
+
+
+def resolve_precision(precision: str, device: torch.device, auto: str) -> str:
+    """The training precision of a ``precision`` parameter on ``device``.
+
+    "auto" is ``auto`` ("bf16" or "32") on a CUDA device with bfloat16
+    support and "32" elsewhere. A model saved with "16-mixed" and loaded on
+    a device without CUDA trains in "32" there.
+    """
+    on_cuda = device.type == "cuda"
+    if precision == "auto":
+        supported = on_cuda and torch.cuda.is_bf16_supported()
+        return auto if supported else "32"
+    if precision == "16-mixed" and not on_cuda:
+        return "32"
+    return precision
 
 
 def adam_kernel(device: torch.device) -> dict[str, bool]:
@@ -100,6 +131,12 @@ class TrainingNet(NeuralNet):
     loss_sync_every : int, default=50
         Steps between two copies of the step losses from the device to the
         history.
+    precision : {"32", "bf16", "16-mixed"}, default="32"
+        Precision of :meth:`forward_loss`: float32, bfloat16 autocast, or
+        float16 autocast with a gradient scaler (CUDA only).
+    max_time : float or None, default=None
+        Seconds of training after which each call of ``fit`` or
+        ``partial_fit`` stops, within the epoch where they run out.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -117,11 +154,15 @@ class TrainingNet(NeuralNet):
         seed: int,
         compile_step: bool = False,
         loss_sync_every: int = 50,
+        precision: str = "32",
+        max_time: float | None = None,
         **kwargs,
     ):
         self.seed = seed
         self.compile_step = compile_step
         self.loss_sync_every = loss_sync_every
+        self.precision = precision
+        self.max_time = max_time
         super().__init__(module, criterion, train_split=None, **kwargs)
 
     def __getstate__(self):
@@ -177,7 +218,8 @@ class TrainingNet(NeuralNet):
         Unlike skorch's loop, which calls ``.item()`` after every step, the
         step losses stay on the device and are copied to the history every
         ``loss_sync_every`` steps and at the end of the pass, so that the host
-        does not wait for the device at each step.
+        does not wait for the device at each step. A training pass ends early
+        once the time budget is spent (see :meth:`budget_used`).
         """
         if iterator is None:
             return
@@ -196,16 +238,45 @@ class TrainingNet(NeuralNet):
             step = step_fn(batch, **fit_params)
             pending.append(step["loss"])
             self.history.record_batch(prefix + "_batch_size", len(batch[0]))
-            if len(pending) == self.loss_sync_every:
+            synced = len(pending) == self.loss_sync_every
+            if synced:
                 flush()
             self.notify("on_batch_end", batch=batch, training=training, **step)
+            if training and self._out_of_time(synced):
+                break
         flush()
         self.history.record(prefix + "_batch_count", len(batches))
 
     def initialize(self):
         super().initialize()
         self._compile_loss()
+        self.grad_scaler_ = (
+            torch.amp.GradScaler("cuda") if self.precision == "16-mixed" else None
+        )
         return self
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Start the clock of the time budget."""
+        super().on_train_begin(net, X, y, **kwargs)
+        self.train_started_ = time.monotonic()
+        self.out_of_time_ = False
+
+    def budget_used(self) -> float:
+        """Share of ``max_time`` spent since training began (0 without one)."""
+        if self.max_time is None:
+            return 0.0
+        return (time.monotonic() - self.train_started_) / self.max_time
+
+    def _out_of_time(self, synced: bool) -> bool:
+        """Whether the time budget is spent, the same answer in every process.
+
+        Under torchrun, the processes agree at the steps where the losses
+        are read back, so that they all stop after the same step.
+        """
+        if self.max_time is None or (rank_and_world()[1] > 1 and not synced):
+            return False
+        self.out_of_time_ = any_across_processes(self.budget_used() >= 1, self.device)
+        return self.out_of_time_
 
     def _compile_loss(self) -> None:
         # torch.compile only wraps here; it compiles at the first call
@@ -230,10 +301,11 @@ class TrainingNet(NeuralNet):
         return _RankShares(batches) if training and world > 1 else batches
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """bfloat16 autocast on CUDA, a no-op elsewhere."""
-        if torch.device(self.device).type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        """Autocast of the training ``precision`` (a no-op for "32")."""
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(torch.device(self.device).type, dtype=dtype)
 
     def forward_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scalar training loss of one batch, and the batch's codes for ``y_pred``."""
@@ -249,10 +321,10 @@ class TrainingNet(NeuralNet):
     def held_out_score(self, data: torch.Tensor, batch_size: int) -> float:
         """:meth:`batch_score` averaged over the full batches of ``data``.
 
-        The networks are in evaluation mode; scores may depend on the batch
-        size (a bound over the other samples of the batch), hence full
-        batches of ``batch_size`` samples only, or one batch of all samples
-        when there are fewer.
+        The networks are in evaluation mode and compute in float32; scores
+        may depend on the batch size (a bound over the other samples of the
+        batch), hence full batches of ``batch_size`` samples only, or one
+        batch of all samples when there are fewer.
 
         Parameters
         ----------
@@ -269,7 +341,7 @@ class TrainingNet(NeuralNet):
         self.criterion_.eval()
         batch_size = min(batch_size, len(data))
         batches = make_batches(data, batch_size, device=self.device)
-        with torch.inference_mode(), self.autocast():
+        with torch.inference_mode():
             scores = [
                 self.batch_score(batch)
                 for batch, _ in batches
@@ -309,8 +381,14 @@ class TrainingNet(NeuralNet):
         else:
             loss, codes = parallel_step(inputs)
         self.optimizer_.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer_.step()
+        scaler = self.grad_scaler_
+        if scaler is None:
+            loss.backward()
+            self.optimizer_.step()
+        else:  # float16: scaled gradients, steps skipped on overflow
+            scaler.scale(loss).backward()
+            scaler.step(self.optimizer_)
+            scaler.update()
         self.after_step(codes.detach())
         # under torchrun, the loss of the global batch, the same in every process
         return {"loss": mean_across_processes(loss.detach()), "y_pred": codes.detach()}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 
 from ._engine import TrainingNet
@@ -14,13 +12,8 @@ class LatentModelNet(TrainingNet):
 
     ``module`` is the model (input scaling, encoder, decoder and likelihood)
     and ``criterion`` its :class:`~sk_dim.mim_objectives.LatentObjective`.
-    The held-out score of a batch is the negative loss. Training runs in
-    float32 on every device: the log-densities sum a term per input value,
-    which bfloat16 would round away.
+    The held-out score of a batch is the negative loss.
     """
-
-    def autocast(self) -> contextlib.AbstractContextManager:
-        return contextlib.nullcontext()
 
     def forward_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Loss of one batch of raw inputs, and its (B, D) code means."""

@@ -212,4 +212,5 @@ def load_model(cls, folder: Path, device: torch.device):
     for network_name, state in weights.items():
         getattr(net, network_name).load_state_dict(state)
     model.net_ = net
+    model.precision_ = net.precision
     return model

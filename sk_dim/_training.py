@@ -5,24 +5,31 @@ from __future__ import annotations
 import copy
 
 import torch
-from torch.optim.lr_scheduler import CosineAnnealingLR
 
-from ._callbacks import EarlyStopping, HeldOutScore, ProgressBar, StepScheduler
+from ._callbacks import CosineSchedule, EarlyStopping, HeldOutScore, ProgressBar
 from ._distributed import rank_and_world
-from ._engine import adam_kernel
+from ._engine import adam_kernel, resolve_precision
 
 
 def engine_arguments(
-    params: dict, seed: int, device: torch.device, betas: tuple[float, float]
+    params: dict,
+    seed: int,
+    device: torch.device,
+    betas: tuple[float, float],
+    auto_precision: str = "bf16",
 ) -> dict:
     """Arguments of a :class:`~sk_dim._engine.TrainingNet` common to the models.
 
-    Adam with ``betas`` on ``device``, the batch size, epochs, learning rate,
-    seed and compilation of ``params``; the callbacks are set by each fit.
+    Adam with ``betas`` on ``device``, the batch size, epochs, time budget,
+    learning rate, seed, compilation and precision of ``params`` (the
+    precision that "auto" stands for on a CUDA device is ``auto_precision``);
+    the callbacks are set by each fit.
     """
     return {
         "seed": seed,
         "compile_step": params["compile"],
+        "precision": resolve_precision(params["precision"], device, auto_precision),
+        "max_time": params["max_time"],
         "optimizer": torch.optim.Adam,
         "optimizer__betas": betas,
         **{f"optimizer__{name}": value for name, value in adam_kernel(device).items()},
@@ -51,9 +58,7 @@ def training_callbacks(
     """
     callbacks = []
     if not incremental and params["lr_schedule"] == "cosine":
-        callbacks.append(
-            ("lr_schedule", StepScheduler(CosineAnnealingLR, T_max=n_steps))
-        )
+        callbacks.append(("lr_schedule", CosineSchedule(n_steps)))
     if valid_data is not None:
         callbacks.append(
             ("valid_score", HeldOutScore(valid_data, params["batch_size"]))

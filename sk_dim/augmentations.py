@@ -10,8 +10,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .photo import PhotoAugmentation
+
 __all__ = [
     "AUGMENTATIONS",
+    "PhotoAugmentation",
     "RandomCrops",
     "RandomOcclusion",
     "crop_padding",
@@ -22,7 +25,7 @@ __all__ = [
 ]
 
 #: Names accepted by :func:`get_augmentation`.
-AUGMENTATIONS = ("crop", "crop_flip", "crop_colour")
+AUGMENTATIONS = ("crop", "crop_flip", "crop_colour", "photo")
 
 
 def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
@@ -177,21 +180,25 @@ class RandomCrops:
         )
 
 
-def get_augmentation(name: str, image_size: tuple[int, int]) -> RandomCrops:
+def get_augmentation(
+    name: str, image_size: tuple[int, int]
+) -> RandomCrops | PhotoAugmentation:
     """Augmentation of images of ``image_size`` (height, width) by name.
 
     Parameters
     ----------
-    name : {"crop", "crop_flip", "crop_colour"}
+    name : {"crop", "crop_flip", "crop_colour", "photo"}
         "crop": random crops (translations of up to :func:`crop_padding`
         pixels); "crop_flip": the same followed by random horizontal flips;
-        "crop_colour": crops followed by random colour mixing.
+        "crop_colour": crops followed by random colour mixing; "photo":
+        :class:`~sk_dim.photo.PhotoAugmentation` with its defaults (random
+        resized crops, flips, colour jitter and grayscale).
     image_size : tuple of int
         ``(height, width)`` of the images.
 
     Returns
     -------
-    RandomCrops
+    RandomCrops or PhotoAugmentation
 
     Examples
     --------
@@ -203,6 +210,8 @@ def get_augmentation(name: str, image_size: tuple[int, int]) -> RandomCrops:
         raise ValueError(
             f"Unknown augmentation {name!r}; expected one of {list(AUGMENTATIONS)}."
         )
+    if name == "photo":
+        return PhotoAugmentation()
     return RandomCrops(
         crop_padding(*image_size),
         flip=name == "crop_flip",

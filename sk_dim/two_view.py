@@ -77,6 +77,11 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         Samples per step; the other samples of a batch are the negatives.
     max_epochs : int, default=10
         Most passes over the training data.
+    max_time : float or None, default=None
+        Most seconds of training, counted from the first step; the fit
+        stops within the epoch where they run out (which counts in
+        ``n_iter_``), and the cosine schedule is spread over the time, or
+        over ``max_epochs`` if they end first. None: no time limit.
     tol : float, default=1e-2
         Smallest decrease of the epoch's mean loss (or increase of the
         held-out bound with ``early_stopping``) that counts as progress.
@@ -100,6 +105,13 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         Where to train: "auto" picks CUDA when available.
     compile : bool, default=False
         Compile each training step with ``torch.compile``.
+    precision : {"auto", "32", "bf16", "16-mixed"}, default="auto"
+        Arithmetic of the training steps: "32" float32; "bf16" bfloat16
+        autocast (on the CPU too, where it is faster on processors with
+        native bfloat16 instructions); "16-mixed" float16 autocast with a
+        gradient scaler (CUDA only). "auto" is "bf16" on CUDA devices that support
+        it and "32" elsewhere. The chosen one is
+        ``precision_``. ``transform`` and ``score`` compute in float32.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and batch order; the global torch random
         state is left untouched.
@@ -115,6 +127,9 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         ``net_.criterion_`` the critic.
     device_ : torch.device
         Device the model was fitted on.
+    precision_ : str
+        Precision of the training steps, "32", "bf16" or "16-mixed" (what
+        ``precision="auto"`` resolved to on ``device_``).
     n_features_in_ : int
         Number of features of X.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -187,6 +202,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         lr_schedule="cosine",
         batch_size=128,
         max_epochs=10,
+        max_time=None,
         tol=1e-2,
         n_iter_no_change=3,
         early_stopping=False,
@@ -195,6 +211,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         callbacks=None,
         device="auto",
         compile=False,
+        precision="auto",
         random_state=None,
         verbose=0,
     ):
@@ -208,6 +225,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.max_time = max_time
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
@@ -216,6 +234,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         self.callbacks = callbacks
         self.device = device
         self.compile = compile
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -393,7 +412,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         device = torch.device(self.net_.device)
         batches = make_batches(data, inference_batch_size(device), device=device)
         codes = []
-        with torch.inference_mode(), self.net_.autocast(), compute_settings(device):
+        with torch.inference_mode(), compute_settings(device):
             for batch, _ in batches:
                 view = model.split(batch)[index] if split else batch
                 codes.append(model.encode(view, index).float().cpu())

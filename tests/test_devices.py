@@ -13,6 +13,9 @@ from torch import nn
 
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim._batches import TensorBatches, place_on_device
+from sk_dim.photo import PhotoAugmentation
+
+from ._cuda import needs_cuda
 
 
 class TensorFinder(pickle.Pickler):
@@ -75,9 +78,6 @@ def test_to_moves_the_networks(digits, tiny):
         DeepInfoMaxTransformer().to("cpu")
 
 
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-
-
 @needs_cuda
 def test_training_data_and_batches_reach_the_gpu():
     data = torch.arange(12.0).reshape(6, 2)
@@ -97,3 +97,34 @@ def test_a_gpu_fit_transforms_on_the_cpu_after_to(small_images, tiny):
     on_gpu = dim.transform(small_images)
     on_cpu = dim.to("cpu").transform(small_images)
     np.testing.assert_allclose(on_cpu, on_gpu, atol=0.05 * np.abs(on_gpu).max())
+
+
+@needs_cuda
+@pytest.mark.parametrize("precision", ["auto", "32", "bf16", "16-mixed"])
+def test_every_precision_trains_on_the_gpu(small_images, tiny, precision):
+    dim = tiny(device="cuda", batch_size=20, precision=precision).fit(small_images)
+    expected = "bf16" if torch.cuda.is_bf16_supported() else "32"
+    assert dim.precision_ == (expected if precision == "auto" else precision)
+    assert np.isfinite(dim.loss_curve_).all()
+    codes = dim.transform(small_images)
+    assert codes.dtype == np.float32 and np.isfinite(codes).all()
+    # transform computes in float32 (cuDNN's TF32 convolutions): the CPU agrees
+    np.testing.assert_allclose(
+        dim.to("cpu").transform(small_images), codes, atol=1e-2 * np.abs(codes).max()
+    )
+
+
+@needs_cuda
+def test_photo_views_are_drawn_on_the_gpu():
+    images = torch.rand(64, 3, 32, 32, device="cuda") * 255
+    torch.manual_seed(0)
+    views = PhotoAugmentation()(images)
+    assert views.device.type == "cuda" and views.shape == images.shape
+    assert views.min() >= images.min() and views.max() <= images.max()
+
+
+@needs_cuda
+def test_max_time_ends_a_gpu_fit(small_images, tiny):
+    dim = tiny(device="cuda", batch_size=20, max_epochs=10**6, max_time=2.0)
+    dim.fit(small_images)
+    assert 1 <= dim.n_iter_ < 10**6

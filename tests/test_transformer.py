@@ -9,6 +9,7 @@ from sklearn.pipeline import Pipeline
 
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim.augmentations import RandomCrops
+from sk_dim.photo import PhotoAugmentation
 from sk_dim.critics import CRITICS, BilinearCritic, ConcatCritic
 from sk_dim.encoders import ConvEncoder
 from sk_dim.estimators import DV, MI_ESTIMATORS
@@ -95,7 +96,8 @@ def jitter(rows):
 def test_augmentation_choice(small_images, digits, tiny):
     X, _ = digits
     assert tiny().fit(X).net_.augment is None
-    crops = tiny().fit(small_images).net_.augment
+    assert isinstance(tiny().fit(small_images).net_.augment, PhotoAugmentation)
+    crops = tiny().fit(small_images[:, :1]).net_.augment  # grayscale
     assert isinstance(crops, RandomCrops)
     assert (crops.padding, crops.flip) == (2, False)
     assert tiny(augmentation="crop_flip").fit(small_images).net_.augment.flip
