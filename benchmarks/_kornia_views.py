@@ -24,7 +24,7 @@ class KorniaPhotoAugmentation:
         self.pipeline = K.AugmentationSequential(
             K.RandomResizedCrop(image_size, scale=(0.5, 1.0)),
             K.RandomHorizontalFlip(),
-            K.ColorJitter(0.4, 0.4, 0.4, 0.1, p=0.8),
+            K.ColorJitter(0.4, 0.4, 0.4, 0.5, p=0.8),
             K.RandomGrayscale(p=0.2),
         )
 

@@ -74,6 +74,17 @@ VARIANTS: dict[str, dict] = {
     "cosine lr": {"lr_schedule": "cosine"},
     "crops of 20-100%": {"augmentation": PhotoAugmentation(crop_scale=(0.2, 1.0))},
     "kornia views": {"augmentation": "kornia"},
+    "colour strength 1": {
+        "augmentation": PhotoAugmentation(
+            brightness=0.8, contrast=0.8, saturation=0.8, hue=0.2
+        )
+    },
+    "any hue": {"augmentation": PhotoAugmentation(hue=0.5)},
+    "colour strength 1, any hue": {
+        "augmentation": PhotoAugmentation(
+            brightness=0.8, contrast=0.8, saturation=0.8, hue=0.5
+        )
+    },
     "critic_width 128": {"critic_width": 128},
     "critic_width 2048": {"critic_width": 2048},
     "resnet": {"encoder": "resnet"},

@@ -2,10 +2,14 @@
 
 For MNIST-sized (1x28x28) and CIFAR-sized (3x32x32) uint8 images and batch
 sizes 64 and 256, the same model is trained twice on the same data, each in a
-fresh process: once by ``DeepInfoMaxTransformer.fit`` (defaults: two cropped
-views, local JSD objective, prior matching, cosine schedule) and once by a
+fresh process: once by ``DeepInfoMaxTransformer.fit`` with its defaults (two
+views, the local objective and prior matching; for the colour images the
+photo views, InfoNCE, a 256-d Y and a constant learning rate, for the
+grayscale ones crops, JSD, a 64-d Y and the cosine schedule) and once by a
 plain loop over pre-loaded tensors built from the same modules, losses,
-optimizers and batch order. Then, in the process of the transformer,
+optimizers and batch order. The floating-point operations of one step
+(torch's ``FlopCounterMode``) give the TFLOP/s achieved, and their share of
+the device's peak on known GPUs. Then, in the process of the transformer,
 ``transform`` is timed against a bare inference loop over the same fitted
 encoder with the batch size of ``transform`` (best of three, alternating), so
 that both see the same state of the memory allocator. Reports images per
@@ -45,11 +49,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim._batches import inference_batch_size
-from sk_dim._data import InputEncoder, Standardize
+from sk_dim._data import InputEncoder, InputLayout, Standardize
+from sk_dim._defaults import auto_values
 from sk_dim._engine import adam_kernel
 from sk_dim.augmentations import get_augmentation
 from sk_dim.encoders import ConvEncoder
-from sk_dim.estimators import JSD
+from sk_dim.estimators import get_estimator
 from sk_dim.objectives import DeepInfoMaxObjective
 from sk_dim.prior import (
     PriorDiscriminator,
@@ -165,30 +170,37 @@ def bare_fit(
     as torch's ``FlopCounterMode`` counts them).
     """
     shape, n_images = X.shape[1:], len(X)
+    # what the transformer's "auto" parameters resolve to for these images
+    defaults = auto_values(InputLayout(shape, shape))
+    n_components = defaults["n_components"]
     torch.manual_seed(0)
-    conv = ConvEncoder(shape[0], shape[1:], n_components=64)
+    conv = ConvEncoder(shape[0], shape[1:], n_components=n_components)
     scale = Standardize(torch.tensor(127.5), torch.tensor(127.5))
     encoder = InputEncoder(scale, conv, flatten=False, channels_last=True).to(device)
     objective = DeepInfoMaxObjective(
-        JSD(),
+        get_estimator(defaults["mi_estimator"]),
         "encode_and_dot",
         conv.local_channels,
         conv.local_size,
-        n_components=64,
+        n_components=n_components,
         alpha=0.0,
         beta=1.0,
-        embedding_dim=64,
+        embedding_dim=n_components,
         critic_hidden=512,
     ).to(device)
-    discriminator = PriorDiscriminator(64).to(device)
+    discriminator = PriorDiscriminator(n_components).to(device)
     adam = {"lr": 1e-3, "betas": (0.5, 0.999), **adam_kernel(device)}
     optimizer = torch.optim.Adam(
         [*encoder.parameters(), *objective.parameters()], **adam
     )
     optimizer_d = torch.optim.Adam(discriminator.parameters(), **adam)
     n_steps = n_images // batch_size
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=n_steps)
-    augment = get_augmentation("crop", shape[1:])
+    schedule = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=n_steps)
+        if defaults["lr_schedule"] == "cosine"
+        else None  # a constant learning rate
+    )
+    augment = get_augmentation(defaults["augmentation"], shape[1:])
     autocast = autocast_on(device)
 
     def step_loss(inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -214,7 +226,8 @@ def bare_fit(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        schedule.step()
+        if schedule is not None:
+            schedule.step()
         optimizer_d.zero_grad(set_to_none=True)
         encoded = to_prior_space(global_vector.detach().float(), "uniform")
         prior_samples = sample_prior("uniform", encoded)

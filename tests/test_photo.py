@@ -160,3 +160,16 @@ def test_auto_parameters_resolve_from_the_data(small_images, digits):
     ).fit(small_images)
     assert (chosen.n_components_, chosen.mi_estimator_) == (8, "dv")
     assert chosen.lr_schedule_ == "cosine"
+
+
+def test_a_photo_augmentation_with_parameters_trains_and_clones(small_images):
+    from sklearn.base import clone
+
+    views = PhotoAugmentation(crop_scale=(0.3, 0.9), hue=0.0)
+    model = DeepInfoMaxTransformer(
+        n_components=8, critic_width=16, batch_size=32, augmentation=views
+    )
+    fitted = clone(model).fit(small_images)
+    assert fitted.augmentation_.crop_scale == (0.3, 0.9)
+    assert fitted.augmentation_ is not views  # clone copied it
+    assert np.isfinite(fitted.loss_curve_).all()
