@@ -73,9 +73,19 @@ def test_uint8_images_are_scaled_to_unit_interval(small_images, tiny):
 
 
 def test_float_images_of_any_scale_give_the_same_model(small_images, tiny):
-    as_unit = tiny().fit(small_images / 255.0).transform(small_images / 255.0)
-    as_bytes = tiny().fit(small_images * 1.0).transform(small_images * 1.0)
-    np.testing.assert_allclose(as_unit, as_bytes, rtol=1e-4, atol=1e-4)
+    as_unit, as_bytes = small_images / 255.0, small_images * 1.0
+    unit_model, bytes_model = tiny().fit(as_unit), tiny().fit(as_bytes)
+    # the encoders see the same inputs, up to the float32 rounding of each scale
+    np.testing.assert_allclose(
+        unit_model.net_.module_.standardize(torch.from_numpy(as_unit)),
+        bytes_model.net_.module_.standardize(torch.from_numpy(as_bytes)),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    # training amplifies that rounding by a processor-dependent amount
+    Y_unit, Y_bytes = unit_model.transform(as_unit), bytes_model.transform(as_bytes)
+    np.testing.assert_allclose(Y_unit, Y_bytes, atol=0.05 * np.abs(Y_bytes).max())
+    assert np.corrcoef(Y_unit.ravel(), Y_bytes.ravel())[0, 1] > 0.99
 
 
 def test_encoder_choice(small_images, digits, tiny):
