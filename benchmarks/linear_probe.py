@@ -86,6 +86,7 @@ VARIANTS: dict[str, dict] = {
         )
     },
     "critic_width 128": {"critic_width": 128},
+    "critic_width 256": {"critic_width": 256},
     "critic_width 2048": {"critic_width": 2048},
     "resnet": {"encoder": "resnet"},
     "batch 256": {"batch_size": 256},
