@@ -20,7 +20,7 @@ Usage::
     python benchmarks/linear_probe.py [--dataset mnist | cifar10]
         [--variants default ... | all] [--epochs 2 | --minutes M]
         [--outputs global fc conv] [--labels N] [--set NAME=VALUE ...]
-        [--colour] [--skip-baselines] [--data PATH] [--tag NAME]
+        [--probe-C C ...] [--colour] [--skip-baselines] [--data PATH] [--tag NAME]
 
 Prints a table and writes ``benchmarks/results/linear_probe[_DATASET].json``.
 """
@@ -191,6 +191,14 @@ def _parse_args() -> argparse.Namespace:
         choices=["global", "fc", "conv", "local"],
         help="layers of each fitted encoder to probe (the paper's taps)",
     )
+    parser.add_argument(
+        "--probe-C",
+        nargs="+",
+        type=float,
+        default=[1.0],
+        help="the probe's inverse regularisation strength, or several to choose "
+        "from by 3-fold cross-validation on the labelled training images",
+    )
     parser.add_argument("--colour", action="store_true", help="coloured MNIST")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
@@ -261,6 +269,8 @@ def main() -> None:
             test,
             y_test,
             output=None if transformer is None else output,
+            C=args.probe_C[0] if len(args.probe_C) == 1 else args.probe_C,
+            n_jobs=-1,
         )
         size = (
             train.shape[1]
@@ -344,6 +354,7 @@ def main() -> None:
             "data": "coloured MNIST" if args.colour else args.dataset,
             "held_out": "validation" if args.dataset == "cifar10" else "test",
             "labels": len(y_probe),
+            "probe_C": args.probe_C,
             "epochs": None if seconds is not None else args.epochs,
             "minutes": args.minutes,
             "seed": args.seed,

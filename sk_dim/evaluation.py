@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from numbers import Real
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_array, check_random_state
@@ -47,14 +49,20 @@ def linear_probe(
     y_test,
     *,
     output: str | None = None,
-    C: float = 1.0,
+    C: float | Sequence[float] = 1.0,
+    cv: int = 3,
     max_iter: int = 1000,
+    n_jobs: int | None = None,
 ) -> float:
     """Test accuracy of a logistic regression on a fitted representation.
 
     The features of ``transformer`` are standardised and a
     ``LogisticRegression`` is fitted on the training labels; the transformer
-    itself is not refitted.
+    itself is not refitted. Given several values of ``C``, the probe picks
+    the one of the best cross-validated accuracy on the training data alone,
+    as linear evaluations of self-supervised representations tune their
+    regularisation: wide layers (thousands of features against thousands of
+    labels) need much stronger regularisation than a short code does.
 
     Parameters
     ----------
@@ -70,10 +78,16 @@ def linear_probe(
         For a transformer with an ``output`` parameter, the layer to probe
         (such as "conv"); the transformer is set back to its own layer
         afterwards. None probes the transformer as set.
-    C : float, default=1.0
-        Inverse regularisation strength of the logistic regression.
+    C : float or sequence of float, default=1.0
+        Inverse regularisation strength of the logistic regression, or the
+        values to choose it from by cross-validation on the training data.
+    cv : int, default=3
+        Folds of that cross-validation (stratified, in order); unused with a
+        single ``C``.
     max_iter : int, default=1000
         Iterations of the logistic regression's solver.
+    n_jobs : int, default=None
+        Fits of the cross-validation run in parallel (joblib's convention).
 
     Returns
     -------
@@ -89,6 +103,11 @@ def linear_probe(
     >>> pca = PCA(16, random_state=0).fit(X[:1000])
     >>> round(linear_probe(pca, X[:1000], y[:1000], X[1000:], y[1000:]), 2)
     0.91
+    >>> tuned = linear_probe(
+    ...     pca, X[:1000], y[:1000], X[1000:], y[1000:], C=(0.01, 0.1, 1.0)
+    ... )
+    >>> round(tuned, 2)
+    0.91
     """
     if output is None:
         train_features, test_features = _features(transformer, X_train, X_test)
@@ -99,9 +118,13 @@ def linear_probe(
             train_features, test_features = _features(transformer, X_train, X_test)
         finally:
             transformer.set_params(output=previous)
-    classifier = make_pipeline(
-        StandardScaler(), LogisticRegression(C=C, max_iter=max_iter)
-    )
+    classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
+    if isinstance(C, Real):
+        classifier.set_params(logisticregression__C=C)
+    else:
+        classifier = GridSearchCV(
+            classifier, {"logisticregression__C": list(C)}, cv=cv, n_jobs=n_jobs
+        )
     classifier.fit(train_features, y_train)
     return float(classifier.score(test_features, y_test))
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -106,3 +107,28 @@ def test_linear_probe_of_raw_inputs_and_of_a_layer(digits, tiny):
     assert dim.output == "global"  # set back
     dim.set_params(output="fc")
     assert fc == linear_probe(dim, X_train, y_train, X_test, y_test)
+
+
+def test_linear_probe_chooses_c_by_cross_validation_on_the_training_data(digits):
+    X, y = digits
+    # digits beside many noise features and few labels: C=1 fits some noise
+    noise = np.random.default_rng(0).normal(size=(len(X), 500))
+    X = np.hstack([X, noise])
+    X_train, y_train, X_test, y_test = X[:300], y[:300], X[300:], y[300:]
+    grid = (0.001, 0.01, 0.1, 1.0)
+
+    def reference(C):
+        return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
+
+    cv_scores = {C: [] for C in grid}
+    for train, valid in StratifiedKFold(3).split(X_train, y_train):
+        for C in grid:
+            model = reference(C).fit(X_train[train], y_train[train])
+            cv_scores[C].append(model.score(X_train[valid], y_train[valid]))
+    best = max(grid, key=lambda C: np.mean(cv_scores[C]))
+    expected = reference(best).fit(X_train, y_train).score(X_test, y_test)
+
+    tuned = linear_probe(None, X_train, y_train, X_test, y_test, C=grid)
+    assert best != 1.0
+    assert tuned == expected
+    assert tuned != linear_probe(None, X_train, y_train, X_test, y_test)
