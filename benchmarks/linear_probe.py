@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import ast
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -87,8 +88,11 @@ VARIANTS: dict[str, dict] = {
     },
     "critic_width 128": {"critic_width": 128},
     "critic_width 256": {"critic_width": 256},
+    "critic_width 512": {"critic_width": 512},
     "critic_width 2048": {"critic_width": 2048},
     "resnet": {"encoder": "resnet"},
+    "encoder width 32": {"encoder": partial(ConvEncoder, n_components=256, width=32)},
+    "encoder width 128": {"encoder": partial(ConvEncoder, n_components=256, width=128)},
     "batch 256": {"batch_size": 256},
     "no prior": {"gamma": 0.0},
     "bf16": {"precision": "bf16"},
@@ -329,6 +333,8 @@ def main() -> None:
             from _kornia_views import KorniaPhotoAugmentation
 
             params["augmentation"] = KorniaPhotoAugmentation(X_train.shape[1:3])
+        if isinstance(params.get("encoder"), partial):  # built for the images
+            params["encoder"] = params["encoder"](X_train.shape[3], X_train.shape[1:3])
         dim = DeepInfoMaxTransformer(random_state=args.seed, **budget, **params)
         start = time.perf_counter()
         dim.fit(X_train)

@@ -2,9 +2,10 @@
 
 Colour images (3 channels) get the choices measured best per minute of
 training on CIFAR-10 (docs/benchmarks.md): SimCLR's views, InfoNCE, a Y of
-256 values and a constant learning rate. Other images (grayscale digits,
-text) and feature rows keep the choices measured on MNIST: two cropped views
-(none for rows), JSD, 64 values and the cosine schedule.
+256 values, critics of 128 hidden units and a constant learning rate. Other
+images (grayscale digits, text) and feature rows keep the choices measured on
+MNIST: two cropped views (none for rows), JSD, 64 values, critics of 512
+hidden units and the cosine schedule.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ._data import InputLayout
 COLOUR_IMAGES = {
     "n_components": 256,
     "mi_estimator": "infonce",
+    "critic_width": 128,
     "lr_schedule": "constant",
     "augmentation": "photo",
 }
@@ -22,6 +24,7 @@ COLOUR_IMAGES = {
 OTHER_IMAGES = {
     "n_components": 64,
     "mi_estimator": "jsd",
+    "critic_width": 512,
     "lr_schedule": "cosine",
     "augmentation": "crop",
 }

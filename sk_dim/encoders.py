@@ -183,10 +183,11 @@ def _output_size(
 class ConvEncoder(_TappedImageEncoder):
     """DCGAN-like convolutional encoder of Deep InfoMax, sized to the input.
 
-    Stride-2 convolutions of 64, 128, 256, ... channels (4x4, BatchNorm, ReLU)
-    halve the image until its larger side is at most 8; that map is the local
-    feature map (128 x 7 x 7 for 28 pixels, 128 x 8 x 8 for 32 pixels,
-    256 x 8 x 8 for 64 pixels). One more convolution, a fully connected layer
+    Stride-2 convolutions of ``width``, ``2 * width``, ``4 * width``, ...
+    channels (4x4, BatchNorm, ReLU) halve the image until its larger side is
+    at most 8; that map is the local feature map (128 x 7 x 7 for 28 pixels,
+    128 x 8 x 8 for 32 pixels, 256 x 8 x 8 for 64 pixels at the default
+    width of 64). One more convolution, a fully connected layer
     of ``fc_features`` units (BatchNorm, ReLU) and a linear layer give the
     global vector.
 
@@ -204,6 +205,9 @@ class ConvEncoder(_TappedImageEncoder):
         Size of the global vector.
     fc_features : int, default=1024
         Width of the fully connected layer.
+    width : int, default=64
+        Channels of the first stage; each further stage doubles them. The
+        cost of a step grows about as ``width**2``.
 
     Examples
     --------
@@ -228,13 +232,18 @@ class ConvEncoder(_TappedImageEncoder):
         image_size: tuple[int, int],
         n_components: int,
         fc_features: int = 1024,
+        width: int = 64,
     ):
         super().__init__()
         _check_image_size(self.description, image_size, self.min_size)
+        if width < 1:
+            raise ValueError(
+                f"width must be a positive number of channels, got {width}."
+            )
         self.local_layers = self._stem(in_channels)
         channels = [self.stem_channels or in_channels]
         for depth in range(n_local_layers(*image_size)):
-            channels.append(64 * 2**depth)
+            channels.append(width * 2**depth)
         self.local_layers.extend(
             self.block(c_in, c_out) for c_in, c_out in pairwise(channels)
         )
@@ -273,6 +282,8 @@ class ResNetEncoder(ConvEncoder):
         Size of the global vector.
     fc_features : int, default=1024
         Width of the fully connected layer.
+    width : int, default=64
+        Channels of the first residual stage; each further stage doubles them.
 
     Examples
     --------

@@ -67,6 +67,21 @@ def test_image_encoders_refuse_images_below_their_minimum(encoder_class, minimum
         encoder_class(1, (minimum - 1, 32), n_components=4)
 
 
+@pytest.mark.parametrize("encoder_class", [ConvEncoder, ResNetEncoder])
+@pytest.mark.parametrize("width", [16, 96])
+def test_encoder_width_sets_the_channels_of_every_stage(encoder_class, width):
+    encoder = encoder_class(3, (32, 32), n_components=8, width=width)
+    taps = encoder.features(torch.zeros(2, 3, 32, 32))
+    assert taps["local"].shape == (2, 2 * width, 8, 8)
+    assert taps["conv"].shape == (2, 4 * width, 4, 4)
+    assert encoder.feature_sizes["conv"] == 4 * width * 16
+
+
+def test_encoder_width_must_be_positive():
+    with pytest.raises(ValueError, match="width must be a positive number"):
+        ConvEncoder(3, (32, 32), n_components=8, width=0)
+
+
 def test_residual_block_has_a_shortcut():
     encoder = ResNetEncoder(1, (16, 16), n_components=4)
     block = encoder.local_layers[-1]

@@ -144,21 +144,26 @@ def test_get_augmentation_by_name():
 def test_auto_parameters_resolve_from_the_data(small_images, digits):
     X, _ = digits
     settings = {"batch_size": 32, "max_epochs": 1, "random_state": 0}
-    colour = DeepInfoMaxTransformer(critic_width=16, **settings).fit(small_images)
-    assert colour.n_components_ == 256
+    colour = DeepInfoMaxTransformer(**settings).fit(small_images)
+    assert (colour.n_components_, colour.critic_width_) == (256, 128)
     assert (colour.mi_estimator_, colour.lr_schedule_) == ("infonce", "constant")
     assert isinstance(colour.augmentation_, PhotoAugmentation)
     assert colour.transform(small_images).shape == (100, 256)
     grayscale = DeepInfoMaxTransformer(image_shape=(8, 8), **settings).fit(X)
     assert (grayscale.n_components_, grayscale.mi_estimator_) == (64, "jsd")
-    assert grayscale.lr_schedule_ == "cosine"
+    assert (grayscale.critic_width_, grayscale.lr_schedule_) == (512, "cosine")
     assert isinstance(grayscale.augmentation_, RandomCrops)
     rows = DeepInfoMaxTransformer(**settings).fit(X)
     assert (rows.n_components_, rows.augmentation_) == (64, None)
     chosen = DeepInfoMaxTransformer(
-        n_components=8, mi_estimator="dv", lr_schedule="cosine", **settings
+        n_components=8,
+        mi_estimator="dv",
+        critic_width=16,
+        lr_schedule="cosine",
+        **settings,
     ).fit(small_images)
     assert (chosen.n_components_, chosen.mi_estimator_) == (8, "dv")
+    assert chosen.critic_width_ == 16
     assert chosen.lr_schedule_ == "cosine"
 
 
