@@ -44,9 +44,11 @@ __all__ = [
 class ProjectionHead(nn.Module):
     """Residual two-layer MLP used to embed features before the dot product.
 
-    ``Linear -> BatchNorm -> ReLU -> Linear`` plus a linear shortcut, as in the
-    reference implementation of Deep InfoMax (where it is a stack of 1x1
-    convolutions applied at every location).
+    ``Linear -> BatchNorm -> ReLU -> Linear`` plus a linear shortcut: the
+    residual branch of the reference implementation's 1x1-convolution heads,
+    applied to each location. Unlike those, it has no LayerNorm on its output,
+    its shortcut starts from a random rather than an identity-like matrix, and
+    its width is a parameter (``critic_width`` of the estimators).
 
     Parameters
     ----------

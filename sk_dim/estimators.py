@@ -88,7 +88,9 @@ def jsd_bound(scores: torch.Tensor) -> torch.Tensor:
     ``2 log 2 - E_pos[softplus(-u)] - E_neg[softplus(u)]``: twice the
     Jensen-Shannon divergence between the joint and the product of marginals.
     It is a stable surrogate that increases with the mutual information, not a
-    bound on it in nats; its values lie in ``[0, 2 log 2]``.
+    bound on it in nats. It never exceeds ``2 log 2``; its largest value over
+    all critics, twice the divergence, lies in ``[0, 2 log 2]``, while a poor
+    critic can make it as negative as it likes.
 
     Parameters
     ----------
@@ -241,7 +243,12 @@ def second_order_mi(
     The plug-in value is biased upwards by about ``E1 E2 / (2 N)`` nats;
     ``bias_correction`` subtracts the exact bias of Gaussian log-determinants
     (a constant, so gradients are unchanged), which needs more samples than
-    dimensions, ``N > E1 + E2``.
+    dimensions, ``N > E1 + E2``. The correction assumes ``N`` independent
+    pairs. Deep InfoMax's local term pairs each of ``B`` global vectors with
+    ``L`` locations, so its ``N = B L`` rows repeat each global embedding
+    ``L`` times; with fewer independent pairs than rows, the correction
+    removes too little, and the local value stays biased upwards (training
+    is unaffected; only the value read by ``score`` is).
 
     Parameters
     ----------
@@ -434,7 +441,9 @@ class SecondOrder(nn.Module):
         Added to the diagonal of the correlation matrices.
     bias_correction : bool, default=True
         Remove the finite-sample bias of Gaussian log-determinants; needs
-        more pairs per batch than the two embedding sizes together.
+        more pairs per batch than the two embedding sizes together, and
+        assumes independent pairs, which the local term's rows are not (see
+        :func:`second_order_mi`).
 
     Examples
     --------

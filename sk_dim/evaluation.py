@@ -225,8 +225,12 @@ def mutual_information(
     MINE's bias-corrected gradient; the other pairs of each batch are the
     samples of the product of marginals. The bound is then evaluated on the
     held-out pairs, so that it does not reward memorising the training set.
-    It is a lower bound in expectation, limited by the network, the data and
-    ``log(batch_size)`` of its negatives.
+    It is a lower bound in expectation, limited by what the network can
+    express and by the data: when the information is large, the mean of
+    ``exp T`` over a batch's negatives is ruled by a few of them, so the
+    estimate grows noisy and, for a given number of samples, falls short of
+    the true value (no sample estimate can certify much more than the log of
+    the number of samples; McAllester and Stratos 2020).
 
     Parameters
     ----------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -183,7 +185,9 @@ class DeepInfoMaxObjective(nn.Module):
     estimator : callable
         Maps a (B, B, L) score tensor to a scalar bound, or, with
         ``uses_embeddings = True``, two paired embeddings (N, E) to a scalar
-        (see :mod:`sk_dim.estimators`).
+        (see :mod:`sk_dim.estimators`). Each active term gets its own copy
+        (``global_estimator``, ``local_estimator``), so that the state of an
+        estimator such as DV's moving average follows one term.
     critic : str, class or torch.nn.Module
         Critic of both terms (see :func:`sk_dim.critics.make_critic`).
     local_channels : int
@@ -238,7 +242,10 @@ class DeepInfoMaxObjective(nn.Module):
                 "both positive; pass a critic name or class, or set alpha or beta "
                 "to 0."
             )
-        self.estimator = estimator
+        # each term its own copy: stateful estimators (DV's moving average)
+        # must follow the scores of one term only
+        self.global_estimator = copy.deepcopy(estimator) if alpha > 0 else None
+        self.local_estimator = copy.deepcopy(estimator) if beta > 0 else None
         self.alpha = alpha
         self.beta = beta
         n_locations = local_size[0] * local_size[1]
@@ -289,12 +296,12 @@ class DeepInfoMaxObjective(nn.Module):
         if self.global_critic is not None:
             whole_map = local_map.flatten(1).unsqueeze(1)  # (B, 1, C H W)
             result["global"] = estimate_mi(
-                self.estimator, self.global_critic, whole_map, global_vector
+                self.global_estimator, self.global_critic, whole_map, global_vector
             )
         if self.local_critic is not None:
             locations = local_map.flatten(2).transpose(1, 2)  # (B, H W, C)
             result["local"] = estimate_mi(
-                self.estimator, self.local_critic, locations, global_vector
+                self.local_estimator, self.local_critic, locations, global_vector
             )
         return result
 

@@ -18,7 +18,7 @@ from sk_dim.estimators import (
     nwj_bound,
     second_order_mi,
 )
-from sk_dim.objectives import estimate_mi
+from sk_dim.objectives import DeepInfoMaxObjective, estimate_mi
 
 #: The estimators that read a (B, B, L) score tensor, as pure functions.
 BOUNDS = {"jsd": jsd_bound, "infonce": infonce_bound, "dv": dv_bound, "nwj": nwj_bound}
@@ -231,6 +231,38 @@ def test_dv_moving_average_keeps_the_value_and_corrects_the_gradient():
     (positive_mean - negative_mean_exp / running).backward()
     torch.testing.assert_close(scores.grad, reference.grad)
     assert math.exp(estimator.log_running_mean.item()) == pytest.approx(running)
+
+
+def test_dv_moving_average_is_kept_per_term_when_both_terms_train():
+    torch.manual_seed(0)
+    objective = DeepInfoMaxObjective(
+        DV(moving_average=0.5),
+        "encode_and_dot",
+        local_channels=4,
+        local_size=(3, 3),
+        n_components=2,
+        alpha=1.0,
+        beta=1.0,
+        embedding_dim=8,
+        critic_hidden=8,
+    )
+    assert objective.global_estimator is not objective.local_estimator
+    local_map = torch.randn(5, 4, 3, 3, requires_grad=True)
+    global_vector = torch.randn(5, 2, requires_grad=True)
+    objective(local_map, global_vector).backward()
+    # each running mean is that of its own term's scores alone
+    for term, features in (
+        ("global", local_map.flatten(1).unsqueeze(1)),
+        ("local", local_map.flatten(2).transpose(1, 2)),
+    ):
+        alone = DV(moving_average=0.5)
+        critic = getattr(objective, f"{term}_critic")
+        estimate_mi(alone, critic, features, global_vector)
+        running = getattr(objective, f"{term}_estimator").log_running_mean
+        torch.testing.assert_close(running, alone.log_running_mean)
+    assert objective.global_estimator.log_running_mean != (
+        objective.local_estimator.log_running_mean
+    )
 
 
 def test_dv_moving_average_is_validated():

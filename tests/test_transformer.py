@@ -156,7 +156,7 @@ def test_estimator_and_critic_objects_are_copied(digits, tiny):
     weight = critic.weight.weight.detach().clone()
     dim = tiny(mi_estimator=estimator, critic=critic).fit(X)
     assert torch.isnan(estimator.log_running_mean)
-    assert torch.isfinite(dim.net_.criterion_.estimator.log_running_mean)
+    assert torch.isfinite(dim.net_.criterion_.local_estimator.log_running_mean)
     torch.testing.assert_close(critic.weight.weight, weight, rtol=0, atol=0)
     assert dim.net_.criterion_.local_critic is not critic
 
