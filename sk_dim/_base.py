@@ -13,9 +13,14 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._checks import check_float32_range
 from ._data import InputLayout, Standardize, as_tensor, fit_standardize
 from ._distributed import local_device, rank_and_world, start_process_group
 from ._engine import PRECISIONS, TrainingNet, check_precision
@@ -48,14 +53,23 @@ TRAINING_CONSTRAINTS = {
 
 
 @contextlib.contextmanager
-def _unchanged_on_error(estimator) -> Iterator[None]:
-    """Give ``estimator`` its attributes back if the block raises."""
+def _unchanged_on_error(
+    estimator, trained: TrainingNet | None = None
+) -> Iterator[None]:
+    """Give ``estimator`` its attributes back if the block raises.
+
+    ``trained`` is a net that the block trains in place: its weights,
+    optimiser states and history are restored too.
+    """
     saved = dict(estimator.__dict__)
+    training_state = None if trained is None else trained.training_state()
     try:
         yield
     except BaseException:
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
+        if trained is not None:
+            trained.restore_training_state(training_state)
         raise
 
 
@@ -64,12 +78,21 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except (RuntimeError, TypeError):
         raise ValueError(
             f"device must be 'auto' or a torch device such as 'cpu' or 'cuda:0', "
             f"got {device!r}."
         ) from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (resolved.index or 0) >= count:
+            raise ValueError(
+                f"device={str(device)!r} names a CUDA device, but this machine "
+                f"has {count} that torch can use; pass device='auto' (CUDA when "
+                "available, else the CPU) or device='cpu'."
+            )
+    return resolved
 
 
 @contextlib.contextmanager
@@ -122,7 +145,7 @@ class NetEstimator(BaseEstimator):
             seed = rng.randint(np.iinfo(np.int32).max)
             X, X_valid = self._hold_out(X, rng)
             self._set_up(layout)
-            self._check_batch_size(len(X))
+            self.batch_size_ = self._clip_batch_size(len(X))
             with self._training_context(seed):
                 self.net_ = self._make_net(X, seed)
                 self._train(X, X_valid, incremental=False)
@@ -141,8 +164,8 @@ class NetEstimator(BaseEstimator):
         Parameters
         ----------
         X : array-like
-            A chunk of at least ``batch_size`` samples, in the layout of the
-            first chunk.
+            A chunk of at least 2 samples, in the layout of the first chunk;
+            ``batch_size`` is clipped to a smaller chunk, with a warning.
         y : None
             Ignored.
 
@@ -152,7 +175,7 @@ class NetEstimator(BaseEstimator):
             The estimator, trained one more epoch.
         """
         first_call = not hasattr(self, "net_")
-        with _unchanged_on_error(self):
+        with _unchanged_on_error(self, trained=None if first_call else self.net_):
             X = self._training_data(X, y, reset=first_call)
             if first_call:
                 self._set_up(self._check_training_data(X))
@@ -160,7 +183,7 @@ class NetEstimator(BaseEstimator):
                 seed = rng.randint(np.iinfo(np.int32).max)
             else:
                 seed = self.net_.seed + self.n_iter_
-            self._check_batch_size(len(X))
+            self.batch_size_ = self._clip_batch_size(len(X))
             with self._training_context(seed):
                 if first_call:
                     self.net_ = self._make_net(X, seed).initialize()
@@ -176,8 +199,11 @@ class NetEstimator(BaseEstimator):
         raise NotImplementedError
 
     def _training_params(self) -> dict:
-        """The parameters that the training run reads, with "auto" resolved."""
-        return self.get_params(deep=False)
+        """The parameters that the training run reads, with "auto" resolved.
+
+        ``batch_size`` is the one of the last call, clipped to its data.
+        """
+        return {**self.get_params(deep=False), "batch_size": self.batch_size_}
 
     def _fit_scaling(self, X: np.ndarray):
         """The input scaling learnt from the training data."""
@@ -201,7 +227,11 @@ class NetEstimator(BaseEstimator):
         Called before training and by methods that read such parameters.
         """
 
-    def _check_batch_size(self, n_samples: int) -> None:
+    def _clip_batch_size(self, n_samples: int) -> int:
+        """``batch_size``, clipped to ``n_samples`` with a warning (as MLPClassifier).
+
+        Under torchrun, the batch stays a multiple of the number of processes.
+        """
         _, world = rank_and_world()
         if self.batch_size % world:
             raise ValueError(
@@ -209,12 +239,22 @@ class NetEstimator(BaseEstimator):
                 f"{world} processes of torchrun, each of which encodes an equal "
                 "share of every batch."
             )
-        if self.batch_size > n_samples:
-            held_out = " after holding out validation data" * self.early_stopping
+        if self.batch_size <= n_samples:
+            return self.batch_size
+        clipped = n_samples - n_samples % world
+        held_out = " after holding out validation data" * self.early_stopping
+        if clipped < 2:
             raise ValueError(
-                f"batch_size={self.batch_size} is larger than the number of "
-                f"samples ({n_samples}{held_out}); pass batch_size <= {n_samples}."
+                f"Training needs batches of at least 2 samples, but there are "
+                f"{n_samples} samples{held_out}; pass more samples."
             )
+        warnings.warn(
+            f"batch_size={self.batch_size} is larger than the {n_samples} "
+            f"training samples{held_out}; it is clipped to {clipped}.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return clipped
 
     def _hold_out(self, X, rng) -> tuple:
         """Split off the validation data of ``early_stopping``.
@@ -265,8 +305,9 @@ class NetEstimator(BaseEstimator):
         net = self.net_
         epochs = 1 if incremental else self.max_epochs
         valid = None if X_valid is None else self._tensor_data(X_valid)
-        n_steps = epochs * (len(X) // self.batch_size)
+        n_steps = epochs * (len(X) // self.batch_size_)
         params = self._training_params()
+        net.batch_size = self.batch_size_
         net.callbacks = training_callbacks(
             params, n_steps, valid, incremental, type(self).__name__
         )
@@ -332,8 +373,25 @@ class NetEstimator(BaseEstimator):
             self._check_array(data.sample(), reset)
         return data
 
+    def _validate_params(self) -> None:
+        """scikit-learn's validation, which also refuses bools for numbers."""
+        super()._validate_params()
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            numeric = any(isinstance(c, Interval) for c in constraints)
+            if isinstance(value, bool) and numeric and "boolean" not in constraints:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be a "
+                    f"number, not a bool. Got {value!r} instead."
+                )
+
     def _check_array(self, X, reset: bool) -> np.ndarray:
         """An in-memory array, or chunk of streamed data, validated."""
+        # rows for a model of images, or images for a model of rows (1-D X
+        # gets scikit-learn's advice to reshape it)
+        ndim = len(getattr(X, "shape", ()))
+        if not reset and ndim >= 2 and ndim != len(self.input_shape_) + 1:
+            raise self._shape_error(tuple(X.shape[1:]))
         X = validate_data(
             self,
             X,
@@ -342,13 +400,16 @@ class NetEstimator(BaseEstimator):
             dtype="numeric",
             ensure_min_samples=2 if reset else 1,
         )
+        check_float32_range(X)
         if not reset and tuple(X.shape[1:]) != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {tuple(X.shape[1:])}, but "
-                f"{type(self).__name__} was fitted on samples of shape "
-                f"{self.input_shape_}."
-            )
+            raise self._shape_error(tuple(X.shape[1:]))
         return X
+
+    def _shape_error(self, sample_shape: tuple[int, ...]) -> ValueError:
+        return ValueError(
+            f"X has samples of shape {sample_shape}, but {type(self).__name__} "
+            f"was fitted on samples of shape {self.input_shape_}."
+        )
 
     def _tensor_data(self, X):
         """X as a tensor in the model's layout; streamed X converted chunk by chunk."""

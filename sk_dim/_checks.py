@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from numbers import Integral
 
+import numpy as np
 import torch
 
 
@@ -27,3 +28,22 @@ def check_hidden_layer_sizes(sizes, allow_empty: bool) -> tuple[int, ...]:
             f"hidden_layer_sizes must be a {kind} of positive ints, got {sizes!r}."
         )
     return tuple(int(size) for size in sizes)
+
+
+def check_float32_range(X: np.ndarray, name: str = "X") -> None:
+    """Refuse values that are finite in ``X``'s dtype but overflow float32.
+
+    sk_dim computes in float32, where such values become inf. Arrays of
+    float32 or narrower types, and integer arrays, always fit.
+    """
+    if X.dtype.kind != "f" or X.dtype.itemsize <= 4 or X.size == 0:
+        return
+    largest = max(abs(float(X.max())), abs(float(X.min())))
+    limit = float(np.finfo(np.float32).max)
+    if largest > limit:
+        raise ValueError(
+            f"{name} holds values beyond the float32 range: its largest magnitude "
+            f"is {largest:.3g}, above {limit:.3g}, and sk_dim computes in "
+            f"float32, where it would become inf. Rescale {name} (for example "
+            "with sklearn.preprocessing.StandardScaler) before passing it."
+        )

@@ -11,6 +11,7 @@ from torch import nn
 from ._checks import describe
 from ._distributed import average_gradients, gather_rows
 from ._engine import TrainingNet
+from .estimators import DV, NWJ
 from .prior import (
     discriminator_loss,
     encoder_prior_loss,
@@ -103,6 +104,17 @@ class DeepInfoMaxNet(TrainingNet):
                 self.discriminator_.parameters(), **kwargs
             )
         return self
+
+    def likely_divergence_causes(self) -> list[str]:
+        causes = super().likely_divergence_causes()
+        objective = self.criterion_
+        estimator = objective.global_estimator or objective.local_estimator
+        if isinstance(estimator, DV | NWJ):
+            causes.append(
+                f"the {type(estimator).__name__} bound, which exponentiates the "
+                "critic's scores (mi_estimator='infonce' or 'jsd' cannot overflow)"
+            )
+        return causes
 
     def batch_score(self, batch: torch.Tensor) -> torch.Tensor:
         """``alpha * global + beta * local`` bound of one unaugmented view."""

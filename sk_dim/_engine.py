@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import math
 import time
 import warnings
 from typing import ClassVar
@@ -21,6 +23,7 @@ from ._distributed import (
     rank_and_world,
     rank_share,
 )
+from .exceptions import TrainingDivergedError
 
 #: Training precisions: autocast dtype of each, None for float32.
 PRECISIONS = {"32": None, "bf16": torch.bfloat16, "16-mixed": torch.float16}
@@ -232,6 +235,7 @@ class TrainingNet(NeuralNet):
                 for row, loss in zip(batches[-len(losses) :], losses, strict=True):
                     row[prefix + "_loss"] = loss
                 pending.clear()
+                self._check_finite_losses(losses, len(batches))
 
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
@@ -246,6 +250,69 @@ class TrainingNet(NeuralNet):
                 break
         flush()
         self.history.record(prefix + "_batch_count", len(batches))
+
+    def training_state(self) -> dict:
+        """Copies of what training changes: weights, optimiser states, history.
+
+        :meth:`restore_training_state` puts them back, in place.
+        """
+        return {
+            "networks": {
+                name: copy.deepcopy(network.state_dict())
+                for name, network in self.fitted_networks().items()
+            },
+            "optimizers": {
+                name: copy.deepcopy(value.state_dict())
+                for name, value in vars(self).items()
+                if isinstance(value, torch.optim.Optimizer | torch.amp.GradScaler)
+            },
+            "history": copy.deepcopy(self.history),
+            "callbacks": (self.callbacks, getattr(self, "callbacks_", None)),
+        }
+
+    def restore_training_state(self, state: dict) -> None:
+        """Return to a :meth:`training_state`."""
+        for name, weights in state["networks"].items():
+            getattr(self, name).load_state_dict(weights)
+        for name, optimizer_state in state["optimizers"].items():
+            getattr(self, name).load_state_dict(optimizer_state)
+        self.history = state["history"]
+        self.callbacks, self.callbacks_ = state["callbacks"]
+
+    def likely_divergence_causes(self) -> list[str]:
+        """What commonly makes this net's training diverge, for error messages."""
+        causes = [f"a learning rate too high for the model (lr={self.lr:g})"]
+        if self.precision == "16-mixed":
+            causes.append("float16 overflow (try precision='bf16' or '32')")
+        return causes
+
+    def _diverged(self, what: str) -> TrainingDivergedError:
+        causes = "; ".join(self.likely_divergence_causes())
+        return TrainingDivergedError(
+            f"Training diverged: {what} in epoch {len(self.history)}. Likely "
+            f"causes: {causes}. The estimator is left as it was before this call."
+        )
+
+    def _check_finite_losses(self, losses: list[float], n_steps: int) -> None:
+        """Raise at the first non-finite loss of the block that ends at ``n_steps``."""
+        for step, loss in enumerate(losses, start=n_steps - len(losses) + 1):
+            if not math.isfinite(loss):
+                raise self._diverged(f"the loss became {loss} at step {step}")
+
+    def _check_finite_weights(self) -> None:
+        """Raise if a weight of the networks, or a buffer of the model, is not finite.
+
+        Buffers of the other networks may hold NaN on purpose (DV's moving
+        average before its first update).
+        """
+        tensors = [
+            tensor.detach()
+            for network in self.fitted_networks().values()
+            for tensor in network.parameters()
+        ] + [tensor for tensor in self.module_.buffers() if tensor.is_floating_point()]
+        finite = torch.stack([tensor.isfinite().all() for tensor in tensors])
+        if not bool(finite.all()):
+            raise self._diverged("the weights became non-finite")
 
     def initialize(self):
         super().initialize()
@@ -394,12 +461,15 @@ class TrainingNet(NeuralNet):
         return {"loss": mean_across_processes(loss.detach()), "y_pred": codes.detach()}
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Under torchrun, give every process the buffers of process 0.
+        """Check the weights; under torchrun, give every process those of process 0.
 
-        DDP sends them at each step, but each process then updates its
+        DDP sends the buffers at each step, but each process then updates its
         BatchNorm statistics with its own share of the batch; from here on,
         the held-out score and the fitted model are the same in every process.
+        A non-finite weight or buffer stops training with
+        :class:`~sk_dim.exceptions.TrainingDivergedError`.
         """
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
         for network in self.fitted_networks().values():
             broadcast_buffers(network)
+        self._check_finite_weights()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
+import shutil
 import warnings
 from pathlib import Path
 
@@ -11,11 +14,14 @@ import torch
 
 from ._data import InputLayout
 from ._version import __version__
-from .exceptions import InconsistentVersionWarning
+from .exceptions import CorruptSaveError, InconsistentVersionWarning
 
 #: Version of the layout of a saved model's folder.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Formats that ``load`` reads: 1 had no checksum of the weights.
+READABLE_FORMATS = (1, 2)
 CONFIG_FILE = "config.json"
+_CONFIG_KEYS = ("class", "version", "params", "fitted")
 #: The weights' file: safetensors when the package is installed, else torch's.
 WEIGHT_FILES = ("weights.safetensors", "weights.pt")
 
@@ -65,28 +71,73 @@ def save_weights(tensors: dict[str, torch.Tensor], folder: Path) -> Path:
     else:
         path = folder / WEIGHT_FILES[1]
         torch.save(tensors, path)
-    for stale in WEIGHT_FILES:
-        if folder / stale != path:
-            (folder / stale).unlink(missing_ok=True)
     return path
 
 
-def load_weights(folder: Path) -> dict[str, torch.Tensor]:
-    """Read the tensors written by :func:`save_weights`, on the CPU."""
-    safetensors_file, torch_file = (folder / name for name in WEIGHT_FILES)
-    if safetensors_file.exists():
+def file_digest(path: Path) -> str:
+    """SHA-256 of the bytes of ``path``, in hexadecimal."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_file(folder: Path, record: dict | None) -> Path:
+    """The weights' file of a save, checked against the config's ``record``.
+
+    ``record`` is the config's ``"weights"`` entry, the file's name and
+    SHA-256; None for saves of format 1, which had none.
+    """
+    if record is None:
+        for name in WEIGHT_FILES:
+            if (folder / name).exists():
+                return folder / name
+        raise FileNotFoundError(
+            f"No weights file ({' or '.join(WEIGHT_FILES)}) in {folder}."
+        )
+    path = folder / str(record.get("file"))
+    if path.name not in WEIGHT_FILES or not path.exists():
+        raise FileNotFoundError(
+            f"{folder / CONFIG_FILE} names the weights file {record.get('file')!r}, "
+            f"which is not in {folder}."
+        )
+    if file_digest(path) != record.get("sha256"):
+        raise CorruptSaveError(
+            path,
+            f"the file is not the one that {CONFIG_FILE} was saved with (its "
+            "SHA-256 differs): the save was interrupted, or a file was replaced "
+            "or altered. Save the model again.",
+        )
+    return path
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a file written by :func:`save_weights`, on the CPU."""
+    if path.name == WEIGHT_FILES[0]:
         library = _safetensors()
         if library is None:
             raise ImportError(
-                f"{safetensors_file} needs the safetensors package: "
-                "pip install safetensors."
+                f"{path} needs the safetensors package: pip install safetensors."
             )
-        return library.load_file(str(safetensors_file))
-    if torch_file.exists():
-        return torch.load(torch_file, map_location="cpu", weights_only=True)
-    raise FileNotFoundError(
-        f"No weights file ({' or '.join(WEIGHT_FILES)}) in {folder}."
-    )
+        try:
+            return library.load_file(str(path))
+        except Exception as error:
+            raise CorruptSaveError(
+                path, f"not a readable safetensors file ({error})."
+            ) from None
+    try:
+        tensors = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        # not torch's own message: it suggests weights_only=False, which runs code
+        raise CorruptSaveError(
+            path, "not a file of tensors written by save; it is not loaded."
+        ) from None
+    if not isinstance(tensors, dict) or not all(
+        isinstance(value, torch.Tensor) for value in tensors.values()
+    ):
+        raise CorruptSaveError(path, "it holds other objects than named tensors.")
+    return tensors
 
 
 def write_config(folder: Path, config: dict) -> None:
@@ -100,12 +151,20 @@ def read_config(folder: Path, class_name: str, version: str) -> dict:
         raise FileNotFoundError(
             f"{folder} holds no saved model: {CONFIG_FILE} is missing."
         )
-    config = json.loads(path.read_text())
-    if config.get("format") != FORMAT_VERSION:
+    try:
+        config = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CorruptSaveError(path, f"not valid JSON ({error}).") from None
+    if not isinstance(config, dict):
+        raise CorruptSaveError(path, "not a saved model's configuration.")
+    if config.get("format") not in READABLE_FORMATS:
         raise ValueError(
             f"{path} has format {config.get('format')!r}; this version of sk_dim "
-            f"reads format {FORMAT_VERSION}."
+            f"reads formats {', '.join(map(str, READABLE_FORMATS))}."
         )
+    missing = [key for key in _CONFIG_KEYS if key not in config]
+    if missing:
+        raise CorruptSaveError(path, f"the entries {missing} are missing.")
     if config["class"] != class_name:
         raise TypeError(
             f"{folder} holds a {config['class']}, not a {class_name}; load it "
@@ -131,7 +190,12 @@ def split_weights(
 
 
 def save_model(model, folder: Path) -> Path:
-    """Write the fitted estimator ``model`` to ``folder`` (see its ``save``)."""
+    """Write the fitted estimator ``model`` to ``folder`` (see its ``save``).
+
+    The files are written to a new folder beside ``folder``, which then
+    takes its place by renaming: a save that fails at any point leaves an
+    earlier save in ``folder`` as it was.
+    """
     name = type(model).__name__
     params = json_params(model.get_params(deep=False), name)
     layout = model._layout
@@ -151,6 +215,7 @@ def save_model(model, folder: Path) -> Path:
             "n_features_in": model.n_features_in_,
             "feature_names_in": _list_or_none(feature_names),
             "n_iter": model.n_iter_,
+            "batch_size": model.batch_size_,
             "loss_curve": model.loss_curve_,
             "validation_scores": model.validation_scores_,
             "best_validation_score": model.best_validation_score_,
@@ -162,10 +227,57 @@ def save_model(model, folder: Path) -> Path:
         for network_name, network in model.net_.fitted_networks().items()
         for key, value in network.state_dict().items()
     }
-    folder.mkdir(parents=True, exist_ok=True)
-    save_weights(tensors, folder)
-    write_config(folder, config)
+    _check_save_target(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = _sibling(folder, "saving")
+    try:
+        staging.mkdir()
+        path = save_weights(tensors, staging)
+        config["weights"] = {"file": path.name, "sha256": file_digest(path)}
+        write_config(staging, config)
+        _replace_folder(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone once renamed
     return folder
+
+
+def _check_save_target(folder: Path) -> None:
+    """Refuse a target that is a file, or a folder holding more than a save."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ValueError(f"save writes a folder, but {folder} is a file.")
+    others = sorted(
+        path.name
+        for path in folder.iterdir()
+        if path.name not in (CONFIG_FILE, *WEIGHT_FILES)
+    )
+    if others:
+        raise ValueError(
+            f"save replaces the folder {folder} as a whole, but it holds other "
+            f"files than a saved model ({', '.join(others[:5])}); save into a "
+            "new or empty folder."
+        )
+
+
+def _sibling(folder: Path, purpose: str) -> Path:
+    """A new hidden path beside ``folder``, for a save under way or replaced."""
+    return folder.with_name(f".{folder.name}.{purpose}-{secrets.token_hex(4)}")
+
+
+def _replace_folder(new: Path, folder: Path) -> None:
+    """Put the folder ``new`` in the place of ``folder`` by renaming."""
+    if not folder.exists():
+        new.rename(folder)
+        return
+    replaced = _sibling(folder, "replaced")
+    folder.rename(replaced)
+    try:
+        new.rename(folder)
+    except BaseException:
+        replaced.rename(folder)
+        raise
+    shutil.rmtree(replaced, ignore_errors=True)
 
 
 def _list_or_none(values) -> list | None:
@@ -179,14 +291,46 @@ def _plain(value):
 def load_model(cls, folder: Path, device: torch.device):
     """Rebuild an estimator of class ``cls`` from ``folder``, on ``device``.
 
-    The networks are built by the estimator's ``_build_net`` from the saved
-    input scaling (read by its ``_saved_scaling`` from ``module_``).
+    The parameters are validated as the constructor's; the networks are
+    built by the estimator's ``_build_net`` from the saved input scaling
+    (read by its ``_saved_scaling`` from ``module_``), first without memory
+    on the meta device, to check that the saved weights fit them exactly.
     """
     config = read_config(folder, cls.__name__, __version__)
+    try:
+        model, seed = _model_from_config(cls, config)
+    except (KeyError, TypeError, ValueError) as error:
+        reason = (
+            f"the entry {error} is missing" if isinstance(error, KeyError) else error
+        )
+        raise CorruptSaveError(folder / CONFIG_FILE, str(reason)) from None
+    record = config.get("weights") if config["format"] > 1 else None
+    path = weights_file(folder, record)
+    tensors = read_weights(path)
+    try:
+        scaling = model._saved_scaling(split_weights(tensors)["module_"])
+    except KeyError:
+        raise CorruptSaveError(path, "the input scaling is missing.") from None
+    expected = _weight_shapes(model, scaling, seed)
+    if config["format"] == 1:
+        tensors = _upgrade_format_1(tensors, expected)
+    _check_weights(tensors, expected, path)
+    net = model._build_net(scaling, seed, device).initialize()
+    for network_name, state in split_weights(tensors).items():
+        getattr(net, network_name).load_state_dict(state)
+    model.net_ = net
+    model.precision_ = net.precision
+    return model
+
+
+def _model_from_config(cls, config: dict) -> tuple:
+    """The estimator of the saved parameters, with its saved fitted attributes,
+    and the seed of its net."""
     params = dict(config["params"])
     if params.get("image_shape") is not None:
         params["image_shape"] = tuple(params["image_shape"])
     model = cls(**params)
+    model._validate_params()
     fitted = config["fitted"]
     image_shape = fitted["image_shape"]
     model._layout = InputLayout(
@@ -201,16 +345,70 @@ def load_model(cls, folder: Path, device: torch.device):
     if fitted["feature_names_in"] is not None:
         model.feature_names_in_ = np.asarray(fitted["feature_names_in"], dtype=object)
     model.n_iter_ = fitted["n_iter"]
+    # format 1 did not record a clipped batch size: it was batch_size
+    model.batch_size_ = fitted.get("batch_size", model.batch_size)
     model.loss_curve_ = fitted["loss_curve"]
     model.validation_scores_ = fitted["validation_scores"]
     model.best_validation_score_ = fitted["best_validation_score"]
     for name in model._saved_attributes:
         setattr(model, name, fitted[name])
-    weights = split_weights(load_weights(folder))
-    scaling = model._saved_scaling(weights["module_"])
-    net = model._build_net(scaling, fitted["seed"], device).initialize()
-    for network_name, state in weights.items():
-        getattr(net, network_name).load_state_dict(state)
-    model.net_ = net
-    model.precision_ = net.precision
-    return model
+    return model, int(fitted["seed"])
+
+
+def _weight_shapes(model, scaling, seed: int) -> dict[str, torch.Size]:
+    """Shape of every tensor of the model's networks, built on the meta device."""
+    meta = torch.device("meta")
+    with meta:
+        net = model._build_net(scaling, seed, meta)
+    return {
+        f"{fitted}.{key}": value.shape
+        for argument, fitted in net.shared_modules.items()
+        if (network := getattr(net, argument)) is not None
+        for key, value in network.state_dict().items()
+    }
+
+
+def _upgrade_format_1(
+    tensors: dict[str, torch.Tensor], expected: dict[str, torch.Size]
+) -> dict[str, torch.Tensor]:
+    """Weights of format 1, whose Deep InfoMax terms shared one estimator state."""
+    upgraded = {}
+    for key, value in tensors.items():
+        network, _, name = key.partition(".")
+        if key in expected or not name.startswith("estimator."):
+            upgraded[key] = value
+            continue
+        for term in ("global_estimator", "local_estimator"):
+            renamed = f"{network}.{term}{name.removeprefix('estimator')}"
+            if renamed in expected:
+                upgraded[renamed] = value
+    return upgraded
+
+
+def _check_weights(
+    tensors: dict[str, torch.Tensor], expected: dict[str, torch.Size], path: Path
+) -> None:
+    """Refuse weights that do not fit the networks of the saved parameters."""
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = sorted(
+        f"{key} {tuple(tensors[key].shape)} instead of {tuple(expected[key])}"
+        for key in set(tensors) & set(expected)
+        if tensors[key].shape != expected[key]
+    )
+    problems = [
+        f"{label}: {', '.join(keys[:3])}{' ...' * (len(keys) > 3)}"
+        for label, keys in (
+            ("missing tensors", missing),
+            ("unexpected tensors", unexpected),
+            ("tensors of another shape", wrong),
+        )
+        if keys
+    ]
+    if problems:
+        raise CorruptSaveError(
+            path,
+            "the weights do not fit the networks of the saved parameters ("
+            + "; ".join(problems)
+            + ").",
+        )

@@ -146,6 +146,7 @@ class DeepInfoMaxTransformer(
     batch_size : int, default=64
         Samples per training step; the other samples of a batch are the
         negatives of each sample.
+        Clipped, with a warning, to the training samples when there are fewer.
     max_epochs : int, default=10
         Most passes over the training data.
     max_time : float or None, default=None
@@ -237,6 +238,9 @@ class DeepInfoMaxTransformer(
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X is a DataFrame with string
         column names.
+    batch_size_ : int
+        Samples per training step in the last call of ``fit`` or
+        ``partial_fit``: ``batch_size``, or fewer when the data held fewer.
     n_iter_ : int
         Number of epochs run (by ``fit``, then one more per ``partial_fit``).
     loss_curve_ : list of float

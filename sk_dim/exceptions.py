@@ -1,8 +1,62 @@
-"""Warnings of sk_dim."""
+"""Warnings and errors of sk_dim."""
 
 from __future__ import annotations
 
-__all__ = ["InconsistentVersionWarning"]
+from pathlib import Path
+
+__all__ = ["CorruptSaveError", "InconsistentVersionWarning", "TrainingDivergedError"]
+
+
+class CorruptSaveError(ValueError):
+    """The files of a saved model are incomplete, altered or not written by ``save``.
+
+    ``load`` raises it, naming the file and what is wrong with it, instead
+    of loading a model that differs from the one saved.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file at fault.
+    problem : str
+        What is wrong with it.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from sk_dim.exceptions import CorruptSaveError
+    >>> str(CorruptSaveError(Path("model/config.json"), "not valid JSON."))
+    'model/config.json: not valid JSON.'
+    """
+
+    def __init__(self, path: Path, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.problem)
+
+
+class TrainingDivergedError(FloatingPointError, ValueError):
+    """Training produced a non-finite loss or non-finite weights.
+
+    ``fit`` and ``partial_fit`` raise it instead of returning a model of NaN;
+    the estimator is left as it was before the call. It is a
+    ``FloatingPointError`` and, like scikit-learn's errors for non-finite
+    weights, a ``ValueError``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dim import DeepInfoMaxTransformer
+    >>> from sk_dim.exceptions import TrainingDivergedError
+    >>> X = np.random.default_rng(0).normal(size=(64, 8))
+    >>> try:
+    ...     DeepInfoMaxTransformer(4, lr=1e6, batch_size=32, random_state=0).fit(X)
+    ... except TrainingDivergedError as error:
+    ...     print(type(error).__name__)
+    TrainingDivergedError
+    """
 
 
 class InconsistentVersionWarning(UserWarning):

@@ -77,6 +77,7 @@ class MutualInformationMachine(
         "cosine" anneals the learning rate to zero over the steps of the fit.
     batch_size : int, default=128
         Samples per training step.
+        Clipped, with a warning, to the training samples when there are fewer.
     max_epochs : int, default=20
         Most passes over the training data.
     max_time : float or None, default=None
@@ -140,6 +141,9 @@ class MutualInformationMachine(
         column names.
     input_shape_ : tuple of int
         Shape of one sample of the training data.
+    batch_size_ : int
+        Samples per training step in the last call of ``fit`` or
+        ``partial_fit``: ``batch_size``, or fewer when the data held fewer.
     n_iter_ : int
         Number of epochs run.
     loss_curve_ : list of float

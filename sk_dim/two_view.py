@@ -14,7 +14,7 @@ from torch import nn
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator
 from ._batches import inference_batch_size, make_batches
-from ._checks import check_hidden_layer_sizes
+from ._checks import check_float32_range, check_hidden_layer_sizes
 from ._data import InputLayout, Standardize, fit_standardize
 from ._runtime import compute_settings
 from ._streaming import is_out_of_core
@@ -75,6 +75,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         "cosine" anneals the learning rate to zero over the steps of the fit.
     batch_size : int, default=128
         Samples per step; the other samples of a batch are the negatives.
+        Clipped, with a warning, to the training samples when there are fewer.
     max_epochs : int, default=10
         Most passes over the training data.
     max_time : float or None, default=None
@@ -135,6 +136,9 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X is a DataFrame with string
         column names.
+    batch_size_ : int
+        Samples per training step in the last call of ``fit`` or
+        ``partial_fit``: ``batch_size``, or fewer when the data held fewer.
     n_iter_ : int
         Number of epochs run.
     loss_curve_ : list of float
@@ -303,6 +307,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
                 "function such as views=SplitColumns()."
             )
         y = check_array(y, dtype="numeric", input_name="y", ensure_2d=False)
+        check_float32_range(y, "y")
         if y.ndim != 2:
             raise ValueError(
                 f"y, the second view, must be 2-D with one row per sample, got "

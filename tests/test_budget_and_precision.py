@@ -63,7 +63,8 @@ def test_max_time_stops_within_an_epoch_and_spreads_the_schedule(digits, tiny):
     assert 1.0 <= seconds < 3.0
     steps_per_epoch = len(X) // 32
     rates = fitted_rates(model)
-    assert 20 < len(rates) < 100  # about 1 s of 10 ms steps, one or two epochs
+    # about 1 s of steps of 10 ms or more (fewer on a loaded machine)
+    assert 4 <= len(rates) < 100
     # an epoch cut short by the budget counts, one that ends with it does too
     epochs = math.ceil(len(rates) / steps_per_epoch)
     assert model.n_iter_ == len(model.loss_curve_) == epochs

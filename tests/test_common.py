@@ -20,7 +20,15 @@ from sk_dim.views import SplitColumns
 
 from .conftest import TINY
 
+# the checks' data sets are smaller than the default batches
+pytestmark = pytest.mark.filterwarnings(r"ignore:batch_size=\d+ is larger:UserWarning")
+
+#: Each estimator twice: with its defaults (a small epoch budget, batches
+#: clipped to the checks' small data sets) and as a tiny model.
 ESTIMATORS = [
+    DeepInfoMaxTransformer(max_epochs=2),
+    MutualInformationMachine(max_epochs=2),
+    TwoViewInfoMax(views=SplitColumns(), max_epochs=2),
     DeepInfoMaxTransformer(**{**TINY, "batch_size": 2}),
     MutualInformationMachine(
         n_components=8,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from sk_dim import DeepInfoMaxTransformer, __version__
+from sk_dim import DeepInfoMaxTransformer, __version__, _persistence
 from sk_dim.estimators import DV
-from sk_dim.exceptions import InconsistentVersionWarning
+from sk_dim.exceptions import CorruptSaveError, InconsistentVersionWarning
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +121,79 @@ def test_a_gpu_saved_model_loads_on_the_cpu(fitted, digits, tmp_path):
     loaded = DeepInfoMaxTransformer.load(folder, device="cpu")
     assert loaded.device_ == torch.device("cuda:0")
     np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
+
+
+def _rewrite_config(folder, change):
+    path = folder / "config.json"
+    config = json.loads(path.read_text())
+    change(config)
+    path.write_text(json.dumps(config))
+
+
+def test_load_names_the_file_and_the_fault_of_a_bad_config(fitted, tmp_path):
+    folder = fitted.save(tmp_path / "model")
+    original = (folder / "config.json").read_text()
+    cases = [
+        (lambda c: c["params"].update(n_components=0), r"'n_components' parameter"),
+        (lambda c: c["params"].update(colour="red"), "unexpected keyword.*colour"),
+        (lambda c: c["fitted"].pop("seed"), "the entry 'seed' is missing"),
+        (lambda c: c.pop("params"), r"the entries \['params'\] are missing"),
+    ]
+    for change, message in cases:
+        (folder / "config.json").write_text(original)
+        _rewrite_config(folder, change)
+        with pytest.raises(CorruptSaveError, match=message) as caught:
+            DeepInfoMaxTransformer.load(folder)
+        assert caught.value.path == folder / "config.json"
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(CorruptSaveError, match="config.json: not valid JSON"):
+        DeepInfoMaxTransformer.load(folder)
+
+
+def _save_with_torch(model, folder, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, "safetensors", None)  # not installed
+        return model.save(folder)
+
+
+def test_load_refuses_weights_that_do_not_fit(fitted, tmp_path, monkeypatch):
+    folder = _save_with_torch(fitted, tmp_path / "model", monkeypatch)
+    weights = torch.load(folder / "weights.pt", weights_only=True)
+    last = list(weights)[-1]
+    del weights[last]
+    torch.save(weights, folder / "weights.pt")
+    digest = _persistence.file_digest(folder / "weights.pt")
+    _rewrite_config(folder, lambda c: c["weights"].update(sha256=digest))
+    with pytest.raises(CorruptSaveError, match=f"missing tensors: {last}"):
+        DeepInfoMaxTransformer.load(folder)
+
+
+def test_load_refuses_a_weights_file_of_other_objects(fitted, tmp_path, monkeypatch):
+    folder = _save_with_torch(fitted, tmp_path / "model", monkeypatch)
+    (folder / "weights.pt").write_bytes(pickle.dumps({"a": object}))
+    digest = _persistence.file_digest(folder / "weights.pt")
+    _rewrite_config(folder, lambda c: c["weights"].update(sha256=digest))
+    with pytest.raises(CorruptSaveError, match="not a file of tensors") as caught:
+        DeepInfoMaxTransformer.load(folder)
+    assert "weights_only=False" not in str(caught.value)
+
+
+def test_a_save_of_format_1_still_loads(digits, tiny, tmp_path, monkeypatch):
+    """Format 1 had no checksum, no batch_size_ and one DV state for both terms."""
+    X, _ = digits
+    model = tiny(mi_estimator="dv", alpha=0.5).fit(X)
+    folder = _save_with_torch(model, tmp_path / "model", monkeypatch)
+    weights = torch.load(folder / "weights.pt", weights_only=True)
+    state = weights.pop("criterion_.local_estimator.log_running_mean")
+    del weights["criterion_.global_estimator.log_running_mean"]
+    weights["criterion_.estimator.log_running_mean"] = state
+    torch.save(weights, folder / "weights.pt")
+
+    def to_format_1(config):
+        config.update(format=1)
+        del config["weights"], config["fitted"]["batch_size"]
+
+    _rewrite_config(folder, to_format_1)
+    loaded = DeepInfoMaxTransformer.load(folder)
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+    assert loaded.batch_size_ == model.batch_size

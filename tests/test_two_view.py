@@ -168,3 +168,9 @@ def test_view_function_errors(digits):
 class _OneView:
     def __call__(self, rows):
         return rows
+
+
+def test_a_second_view_beyond_float32_is_refused(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="y holds values beyond the float32 range"):
+        small().fit(X[:, :32], X[:, 32:] * 1e40)

@@ -46,9 +46,54 @@ def test_too_few_samples(rows, tiny):
         tiny().fit(rows[:0])
 
 
-def test_batch_larger_than_data(rows, tiny):
-    with pytest.raises(ValueError, match=r"batch_size=128 is larger .* \(80\)"):
-        tiny(batch_size=128).fit(rows)
+def test_a_batch_larger_than_the_data_is_clipped_with_a_warning(rows, tiny):
+    with pytest.warns(UserWarning, match="batch_size=128 is larger than the 80 "):
+        model = tiny(batch_size=128).fit(rows)
+    assert (model.batch_size, model.batch_size_) == (128, 80)
+    assert len(model.net_.history[-1]["batches"]) == 1  # one step of all 80
+    with pytest.warns(UserWarning, match="clipped to 10"):
+        model.partial_fit(rows[:10])
+    assert model.batch_size_ == 10 and model.n_iter_ == 2
+
+
+def test_values_beyond_float32_are_refused_in_every_method(rows, tiny):
+    huge = rows * 1e40  # finite in float64, inf in float32
+    with pytest.raises(
+        ValueError,
+        match=r"beyond the float32 range: its largest magnitude is \d\.\de\+40",
+    ):
+        tiny().fit(huge)
+    model = tiny().fit(rows)
+    one_row = rows.copy()
+    one_row[3, 2] = 1e39
+    for method in (model.transform, model.score, model.partial_fit):
+        with pytest.raises(ValueError, match="X holds values beyond the float32"):
+            method(one_row)
+    assert model.n_iter_ == 1
+    tiny().fit(rows.astype(np.float32) * 1e30)  # large, but float32 holds it
+
+
+def test_bools_are_refused_for_numbers(rows, tiny):
+    with pytest.raises(InvalidParameterError, match="'n_components' .* not a bool"):
+        tiny(n_components=True).fit(rows)
+    with pytest.raises(InvalidParameterError, match="'lr' .* not a bool"):
+        tiny(lr=True).fit(rows)
+
+
+def test_rows_given_to_a_model_of_images_name_both_shapes(tiny):
+    images = np.random.default_rng(0).normal(size=(40, 8, 8))
+    model = tiny().fit(images)
+    with pytest.raises(ValueError, match=r"samples of shape \(64,\).*\(8, 8\)"):
+        model.transform(images.reshape(40, 64))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_a_clear_error(rows, tiny, tmp_path):
+    with pytest.raises(ValueError, match="device='cuda' names a CUDA device, but"):
+        tiny(device="cuda").fit(rows)
+    folder = tiny().fit(rows).save(tmp_path / "model")
+    with pytest.raises(ValueError, match="device='cuda:1' names a CUDA device"):
+        type(tiny()).load(folder, device="cuda:1")
 
 
 def test_wrong_image_shape(rows, tiny):
