@@ -166,8 +166,9 @@ def bare_fit(
     """The model and steps of the transformer's default fit, as a plain loop.
 
     Returns the trained encoder and the floating-point operations of one
-    training step (matrix products and convolutions, forward and backward,
-    as torch's ``FlopCounterMode`` counts them).
+    training step of the encoder and critics (matrix products and
+    convolutions, forward and backward, as torch's ``FlopCounterMode`` counts
+    them; the prior discriminator's small step is left out).
     """
     shape, n_images = X.shape[1:], len(X)
     # what the transformer's "auto" parameters resolve to for these images
@@ -186,7 +187,7 @@ def bare_fit(
         alpha=0.0,
         beta=1.0,
         embedding_dim=n_components,
-        critic_hidden=512,
+        critic_hidden=defaults["critic_width"],
     ).to(device)
     discriminator = PriorDiscriminator(n_components).to(device)
     adam = {"lr": 1e-3, "betas": (0.5, 0.999), **adam_kernel(device)}
@@ -221,13 +222,16 @@ def bare_fit(
     data = torch.from_numpy(X).to(device)
     order = torch.randperm(n_images, generator=torch.Generator().manual_seed(0))
 
-    def train_step(inputs: torch.Tensor) -> None:
-        loss, global_vector = step_loss(inputs)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+    def train_step(inputs: torch.Tensor, counter) -> None:
+        with counter:  # the encoder and critics, forward and backward
+            loss, global_vector = step_loss(inputs)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
         optimizer.step()
         if schedule is not None:
             schedule.step()
+        # the small prior discriminator, outside the count: its gradient
+        # penalty differentiates twice, which FlopCounterMode does not support
         optimizer_d.zero_grad(set_to_none=True)
         encoded = to_prior_space(global_vector.detach().float(), "uniform")
         prior_samples = sample_prior("uniform", encoded)
@@ -237,8 +241,8 @@ def bare_fit(
     flops = FlopCounterMode(display=False)
     for step in range(n_steps):
         rows = order[step * batch_size : (step + 1) * batch_size].to(device)
-        with flops if step == 0 else contextlib.nullcontext():
-            train_step(data.index_select(0, rows))
+        counter = flops if step == 0 else contextlib.nullcontext()
+        train_step(data.index_select(0, rows), counter)
     return encoder, flops.get_total_flops()
 
 
