@@ -183,6 +183,8 @@ class NetEstimator(BaseEstimator):
                 seed = rng.randint(np.iinfo(np.int32).max)
             else:
                 seed = self.net_.seed + self.n_iter_
+                # where the net is: moved by to(), or loaded on another device
+                self.device_ = torch.device(self.net_.device)
             self.batch_size_ = self._clip_batch_size(len(X))
             with self._training_context(seed):
                 if first_call:
@@ -279,10 +281,10 @@ class NetEstimator(BaseEstimator):
         return X.subset(train), X.subset(valid)
 
     def _set_up(self, layout: InputLayout) -> None:
-        device = resolve_device(self.device)
+        device = local_device(resolve_device(self.device))
         check_precision(self.precision, device)
         start_process_group(device)
-        self.device_ = local_device(device)
+        self.device_ = device
         self.input_shape_ = layout.sample_shape
         self._layout = layout
 
@@ -308,6 +310,7 @@ class NetEstimator(BaseEstimator):
         n_steps = epochs * (len(X) // self.batch_size_)
         params = self._training_params()
         net.batch_size = self.batch_size_
+        net.check_memory(self.batch_size_)
         net.callbacks = training_callbacks(
             params, n_steps, valid, incremental, type(self).__name__
         )
@@ -428,7 +431,10 @@ class NetEstimator(BaseEstimator):
         return self._tensor_data(X), torch.device(self.net_.device)
 
     def to(self, device):
-        """Move the fitted networks to ``device``; the model then runs there.
+        """Move the fitted model to ``device``; it then runs and trains there.
+
+        The networks, the optimisers' states and ``device_`` move; a model
+        trained with ``precision="16-mixed"`` trains in float32 off CUDA.
 
         Parameters
         ----------
@@ -443,9 +449,9 @@ class NetEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         device = resolve_device(device)
-        for network in self.net_.fitted_networks().values():
-            network.to(device)
-        self.net_.device = device
+        self.net_.move_to(device)
+        self.device_ = device
+        self.precision_ = self.net_.precision
         return self
 
     def save(self, path: str | Path) -> Path:

@@ -8,6 +8,8 @@ import torch
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
+from ._distributed import value_of_process_0
+
 
 class CosineSchedule(Callback):
     """Anneal the learning rates to zero along a cosine over a fit's budget.
@@ -157,7 +159,8 @@ class EarlyStopping(Callback):
         self.best_weights_ = None
 
     def on_epoch_end(self, net, **kwargs):
-        value = net.history[-1, self.monitor]
+        # under torchrun, process 0's value, so that all processes stop together
+        value = value_of_process_0(net.history[-1, self.monitor], net.device)
         loss = value if self.lower_is_better else -value
         if loss < self.best_ - self.tol:
             self.best_, self.best_epoch_, self.misses_ = loss, len(net.history), 0

@@ -18,6 +18,7 @@ normalise each process's share, as DDP does by default.
 from __future__ import annotations
 
 import os
+import warnings
 
 import torch
 import torch.distributed as dist
@@ -30,9 +31,18 @@ def launched_by_torchrun() -> bool:
 
 
 def start_process_group(device: torch.device) -> None:
-    """Start the default process group under torchrun, if there is none yet."""
-    if launched_by_torchrun() and dist.is_available() and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    """Start the default process group under torchrun, if there is none yet.
+
+    On CUDA, ``device`` is this process's GPU (see :func:`local_device`):
+    NCCL is bound to it, and it becomes the current CUDA device.
+    """
+    if not (launched_by_torchrun() and dist.is_available()) or dist.is_initialized():
+        return
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        dist.init_process_group(backend="nccl", device_id=device)
+    else:
+        dist.init_process_group(backend="gloo")
 
 
 def rank_and_world() -> tuple[int, int]:
@@ -43,10 +53,24 @@ def rank_and_world() -> tuple[int, int]:
 
 
 def local_device(device: torch.device) -> torch.device:
-    """The CUDA device of this process under torchrun (``LOCAL_RANK``)."""
-    if device.type == "cuda" and device.index is None and launched_by_torchrun():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return device
+    """The CUDA device of this process under torchrun: GPU ``LOCAL_RANK``.
+
+    Each process trains on its own GPU; a device index given by the user
+    (the same in every process) cannot say which, and is overridden with a
+    warning.
+    """
+    if device.type != "cuda" or not launched_by_torchrun():
+        return device
+    local = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    if device.index is not None and device.index != local.index:
+        warnings.warn(
+            f"device={str(device)!r} under torchrun: each process trains on "
+            f"its own GPU, LOCAL_RANK's; this one on {local}. Pass "
+            "device='cuda' to choose it so.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return local
 
 
 class _GatherRows(torch.autograd.Function):
@@ -138,6 +162,19 @@ def any_across_processes(flag: bool, device: torch.device) -> bool:
     value = torch.tensor(float(flag), device=device)
     dist.all_reduce(value, op=dist.ReduceOp.MAX)
     return bool(value)
+
+
+def value_of_process_0(value: float, device: torch.device) -> float:
+    """Process 0's ``value`` in every process (``value`` itself alone).
+
+    Decisions taken from it, such as stopping, are then the same everywhere,
+    even where the processes' own values differ in the last bits.
+    """
+    if rank_and_world()[1] == 1:
+        return value
+    tensor = torch.tensor(value, dtype=torch.float64, device=device)
+    dist.broadcast(tensor, src=0)
+    return float(tensor)
 
 
 def broadcast_buffers(module: nn.Module) -> None:

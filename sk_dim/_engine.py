@@ -12,6 +12,7 @@ from typing import ClassVar
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring
+from skorch.exceptions import DeviceWarning
 from torch import nn
 
 from ._batches import make_batches, place_on_device
@@ -53,6 +54,29 @@ def resolve_precision(precision: str, device: torch.device, auto: str) -> str:
     if precision == "16-mixed" and not on_cuda:
         return "32"
     return precision
+
+
+def present_device(device):
+    """``device``, or ``"cuda:0"`` if it is a GPU index that this machine lacks.
+
+    skorch maps a pickled net to the CPU when CUDA is absent; a net fitted
+    on ``cuda:1`` and unpickled on a machine with one GPU goes to that GPU.
+    """
+    if device is None:
+        return device
+    resolved = torch.device(device)
+    if resolved.type != "cuda" or not torch.cuda.is_available():
+        return device
+    count = torch.cuda.device_count()
+    if (resolved.index or 0) < count:
+        return device
+    warnings.warn(
+        f"The model was on {resolved}, but this machine has {count} CUDA "
+        "device(s); it is loaded on cuda:0.",
+        DeviceWarning,
+        stacklevel=3,
+    )
+    return "cuda:0"
 
 
 def adam_kernel(device: torch.device) -> dict[str, bool]:
@@ -193,6 +217,7 @@ class TrainingNet(NeuralNet):
         return state
 
     def __setstate__(self, state):
+        state["device"] = present_device(state.get("device"))
         shared = state.pop("_shared_modules", [])
         super().__setstate__(state)
         for name in shared:
@@ -278,6 +303,31 @@ class TrainingNet(NeuralNet):
             getattr(self, name).load_state_dict(optimizer_state)
         self.history = state["history"]
         self.callbacks, self.callbacks_ = state["callbacks"]
+
+    def move_to(self, device: torch.device) -> None:
+        """Move the networks and the optimisers' states to ``device``.
+
+        The optimisers reload their own state, which puts each tensor where
+        its parameter now is (and Adam's step counts where its kernel wants
+        them). float16 with a gradient scaler needs CUDA: elsewhere the
+        net trains in float32.
+        """
+        for network in self.fitted_networks().values():
+            network.to(device)
+        for optimizer in vars(self).values():
+            if isinstance(optimizer, torch.optim.Optimizer):
+                optimizer.load_state_dict(optimizer.state_dict())
+        self.device = device
+        if self.precision == "16-mixed" and device.type != "cuda":
+            self.precision = "32"
+            self.grad_scaler_ = None
+
+    def check_memory(self, batch_size: int) -> None:
+        """Refuse, before the first step, a batch whose activations cannot fit.
+
+        Nothing is checked here; a subclass whose memory grows fastest with
+        the batch (critics of every pair) knows what to check.
+        """
 
     def likely_divergence_causes(self) -> list[str]:
         """What commonly makes this net's training diverge, for error messages."""

@@ -216,9 +216,10 @@ class DeepInfoMaxTransformer(
     net_ : DeepInfoMaxNet
         The fitted skorch net; ``net_.module_`` is the encoder.
     device_ : torch.device
-        Device the model was fitted on. ``transform`` runs where the net is:
-        a model fitted on a GPU and unpickled on a machine without one runs on
-        the CPU.
+        Device the model was last trained on (by ``fit``, or ``partial_fit``
+        where the net then was) or moved to by ``to``. ``transform`` runs
+        where the net is: a model fitted on a GPU and unpickled or loaded on
+        a machine without one runs, and trains on, the CPU.
     n_components_ : int
         Size of Y, the value of ``n_components``.
     mi_estimator_ : str, class or callable

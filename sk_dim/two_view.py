@@ -127,7 +127,10 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         The fitted net; ``net_.module_`` holds both encoders and
         ``net_.criterion_`` the critic.
     device_ : torch.device
-        Device the model was fitted on.
+        Device the model was last trained on (by ``fit``, or ``partial_fit``
+        where the net then was) or moved to by ``to``. ``transform`` runs
+        where the net is: a model fitted on a GPU and unpickled or loaded on
+        a machine without one runs, and trains on, the CPU.
     precision_ : str
         Precision of the training steps, "32", "bf16" or "16-mixed" (what
         ``precision="auto"`` resolved to on ``device_``).

@@ -62,6 +62,43 @@ def test_a_gpu_model_loads_and_transforms_on_a_cpu_only_machine(digits, tiny):
     np.testing.assert_array_equal(restored.transform(X), expected)
 
 
+def test_a_gpu_model_on_a_cpu_only_machine_trains_there(digits, tiny, tmp_path):
+    """A model fitted on a GPU, unpickled or loaded without one, trains on the CPU."""
+    if torch.cuda.is_available():
+        pytest.skip("simulates a machine without CUDA")
+    X, _ = digits
+    dim = tiny(gamma=0.5).fit(X)
+    dim.device_ = torch.device("cuda")  # what a fit on a GPU records
+    dim.partial_fit(X)
+    assert dim.device_ == torch.device("cpu") and dim.n_iter_ == 2
+    folder = dim.save(tmp_path / "model")
+    config = folder / "config.json"
+    config.write_text(
+        config.read_text().replace('"device": "cpu"', '"device": "cuda:0"')
+    )
+    loaded = DeepInfoMaxTransformer.load(folder, device="cpu")
+    assert loaded.device_ == torch.device("cuda:0")
+    loaded.partial_fit(X)
+    assert loaded.device_ == torch.device("cpu") and loaded.n_iter_ == 3
+
+
+def test_to_moves_the_optimiser_state_and_device(digits, tiny):
+    X, _ = digits
+    dim = tiny(gamma=0.5).fit(X)
+    dim.device_ = torch.device("cuda")  # as if fitted on a GPU
+    dim.to("cpu")
+    assert dim.device_ == torch.device("cpu")
+    for optimizer in (dim.net_.optimizer_, dim.net_.optimizer_discriminator_):
+        for state in optimizer.state.values():
+            assert all(value.device.type == "cpu" for value in state.values())
+    before = {
+        k: v.clone() for k, v in dim.net_.optimizer_.state_dict()["state"][0].items()
+    }
+    dim.partial_fit(X)
+    after = dim.net_.optimizer_.state_dict()["state"][0]
+    assert after["step"] > before["step"]  # Adam went on from its state
+
+
 def test_to_moves_the_networks(digits, tiny):
     X, _ = digits
     dim = tiny(gamma=0.5).fit(X)
@@ -128,3 +165,18 @@ def test_max_time_ends_a_gpu_fit(small_images, tiny):
     dim = tiny(device="cuda", batch_size=20, max_epochs=10**6, max_time=2.0)
     dim.fit(small_images)
     assert 1 <= dim.n_iter_ < 10**6
+
+
+def test_a_gpu_index_this_machine_lacks_loads_on_the_first_gpu(monkeypatch):
+    from sk_dim._engine import present_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.warns(DeviceWarning, match="was on cuda:1, but this machine has 1"):
+        assert present_device("cuda:1") == "cuda:0"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert present_device("cuda:0") == "cuda:0"
+        assert present_device("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert present_device("cuda:1") == "cuda:1"  # skorch maps it to the CPU

@@ -24,7 +24,9 @@ def two_processes(tmp_path_factory):
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
     command += ["--standalone", str(SCRIPT), str(out)]
     root = SCRIPT.parent.parent
-    finished = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    finished = subprocess.run(
+        command, cwd=root, capture_output=True, text=True, timeout=600
+    )
     assert finished.returncode == 0, finished.stderr[-3000:]
     return out
 
@@ -67,3 +69,20 @@ def test_batchnorm_of_each_share_stays_close_to_one_process(
 def test_the_batch_must_split_evenly_between_processes(two_processes):
     message = (two_processes / "batch_error_0.txt").read_text()
     assert "batch_size=63 must be a multiple of the 2 processes" in message
+
+
+def test_early_stopping_stops_every_process_at_the_same_epoch(two_processes):
+    epochs = [(two_processes / f"epochs_{rank}.txt").read_text() for rank in (0, 1)]
+    assert epochs == ["3", "3"]  # process 0's score, no gain after the first epoch
+
+
+def test_each_process_under_torchrun_trains_on_its_own_gpu(monkeypatch):
+    from sk_dim._distributed import local_device
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert local_device(torch.device("cuda")) == torch.device("cuda", 1)
+    with pytest.warns(UserWarning, match="each process trains on its own GPU"):
+        assert local_device(torch.device("cuda:0")) == torch.device("cuda", 1)
+    assert local_device(torch.device("cpu")) == torch.device("cpu")
