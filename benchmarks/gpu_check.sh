@@ -9,10 +9,15 @@
 #   2. the throughput benchmark: images/s of fit and transform against a bare
 #      PyTorch loop, and the TFLOP/s the training steps achieve against the
 #      GPU's peak;
-#   3. the CIFAR-10 epoch time and a time-budgeted CIFAR-10 linear probe
+#   3. the engine's diagnostics (benchmarks/gpu_diagnostics.py): host
+#      synchronisations, kernels and copies per step, peak memory per critic
+#      and batch size, resident against pinned data, compile's graph breaks,
+#      a GPU pickle trained on in a process without CUDA, bfloat16 against
+#      float32;
+#   4. the CIFAR-10 epoch time and a time-budgeted CIFAR-10 linear probe
 #      (benchmarks/linear_probe.py --minutes $MINUTES, default 3).
 # CIFAR10_NPZ is the .npz of benchmarks/_cifar.py (default
-# ~/.cache/sk_dim/cifar10_train.npz); without it, step 3 is skipped.
+# ~/.cache/sk_dim/cifar10_train.npz); without it, step 4 is skipped.
 # Results go to benchmarks/results/ (or $RESULTS) as JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +40,10 @@ echo "== 1. CUDA tests"
 echo "== 2. throughput (fit and transform against a bare loop)"
 "$PYTHON" benchmarks/throughput.py --device cuda --images 65536 --batch-sizes 256 1024
 
-echo "== 3. CIFAR-10: epoch time and a ${MINUTES}-minute linear probe"
+echo "== 3. engine diagnostics"
+"$PYTHON" benchmarks/gpu_diagnostics.py --device cuda
+
+echo "== 4. CIFAR-10: epoch time and a ${MINUTES}-minute linear probe"
 if [ -f "$data" ]; then
   "$PYTHON" benchmarks/linear_probe.py --dataset cifar10 --data "$data" \
     --minutes "$MINUTES" --outputs global fc conv --skip-baselines --tag gpu

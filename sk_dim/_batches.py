@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import torch
 
-from ._streaming import LoaderData, StreamedData, rebatch
+from ._streaming import LoaderData, StreamedData, prefetched, rebatch
 
 #: Largest share of the free memory of a GPU that the training data may take
 #: there; the rest is left to the networks, activations and optimizer state.
@@ -125,6 +125,9 @@ class TensorBatches:
 class StreamedBatches(TensorBatches):
     """Mini-batches of streamed data, read and converted chunk by chunk.
 
+    Each chunk is read in a background thread while the batches of the one
+    before are in use (see :func:`~sk_dim._streaming.prefetched`).
+
     Shuffled, the chunks come in a random order with their rows permuted
     (see :meth:`~sk_dim._streaming.StreamedData.chunks`); the batches are
     consecutive rows across chunk boundaries, the last incomplete one
@@ -132,7 +135,8 @@ class StreamedBatches(TensorBatches):
     """
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, None]]:
-        chunks = self.data.chunks(self.shuffle, self.generator)
+        # the next chunk is read while the batches of this one are used
+        chunks = prefetched(self.data.chunks(self.shuffle, self.generator))
         for batch in rebatch(chunks, self.batch_size, drop_last=self.shuffle):
             yield send(batch, self.device), None
 

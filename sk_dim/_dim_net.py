@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -11,6 +12,7 @@ from torch import nn
 from ._checks import describe
 from ._distributed import average_gradients, gather_rows
 from ._engine import TrainingNet
+from ._runtime import free_memory
 from .estimators import DV, NWJ
 from .prior import (
     discriminator_loss,
@@ -104,6 +106,29 @@ class DeepInfoMaxNet(TrainingNet):
                 self.discriminator_.parameters(), **kwargs
             )
         return self
+
+    def check_memory(self, batch_size: int) -> None:
+        """Refuse a batch whose pairs' activations exceed the device's free memory.
+
+        Critics that score every pair (``"concat"``, ``"concat_and_convolve"``)
+        keep (B, B, L, H) activations for the backward pass, twice with two
+        views; the error gives the largest batch that fits.
+        """
+        calls = 1 if self.augment is None else 2
+        needed = calls * self.criterion.pair_memory(batch_size)  # before initialize
+        device = torch.device(self.device)
+        free = free_memory(device) if needed else None
+        if free is None or needed <= free:
+            return
+        largest = int(batch_size * math.sqrt(free / needed))
+        raise ValueError(
+            f"The critic scores all B x B x L pairs of a batch and keeps their "
+            f"hidden activations for the backward pass: about {needed / 2**30:.1f} "
+            f"GiB at batch_size={batch_size}, more than the {free / 2**30:.1f} "
+            f"GiB free on {device}. Use batch_size <= {largest}, a smaller "
+            "critic_width, or critic='encode_and_dot', whose memory grows "
+            "linearly with the batch."
+        )
 
     def likely_divergence_causes(self) -> list[str]:
         causes = super().likely_divergence_causes()

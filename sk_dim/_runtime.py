@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import torch
 from joblib import cpu_count
@@ -69,3 +70,17 @@ def compute_settings(device: torch.device) -> Iterator[None]:
     """The thread limit and, on CUDA, cuDNN autotuning, undone on exit."""
     with cpu_thread_limit(), cudnn_autotuning(device):
         yield
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes that ``device`` can still hold: CUDA's free memory, or the memory
+    Linux reports available (``MemAvailable``); None where neither is known."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None

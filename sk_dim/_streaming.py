@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -268,6 +270,24 @@ def streamed(X, chunk_size: int | None) -> StreamedData | LoaderData:
         chunk_size = max(1, DEFAULT_CHUNK_BYTES // max(1, row_bytes))
     data.chunk_rows = chunk_size
     return data
+
+
+T = TypeVar("T")
+
+
+def prefetched(items: Iterator[T]) -> Iterator[T]:
+    """``items``, each produced in a background thread while the previous one is used.
+
+    Reading and validating the next chunk of streamed data then overlaps the
+    training steps on the current one, which release the GIL in torch. An
+    error of the thread is raised where its item would have come.
+    """
+    end = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sk_dim-read") as pool:
+        pending = pool.submit(next, items, end)
+        while (item := pending.result()) is not end:
+            pending = pool.submit(next, items, end)
+            yield item
 
 
 def rebatch(

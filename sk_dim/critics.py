@@ -304,6 +304,16 @@ class ConcatCritic(nn.Module):
             deeper += [nn.Linear(hidden_features, hidden_features), nn.ReLU()]
         self.deeper_layers = nn.Sequential(*deeper)
         self.output = nn.Linear(hidden_features, 1)
+        self.n_hidden_layers = n_hidden_layers
+        self.hidden_features = hidden_features
+
+    def pair_memory(self, batch_size: int, n_locations: int) -> int:
+        """Bytes of the (B, B, L, H) activations that one call keeps for backward.
+
+        Each hidden layer keeps its sum and its ReLU in float32.
+        """
+        values = batch_size**2 * n_locations * self.hidden_features
+        return 2 * self.n_hidden_layers * values * 4
 
     def forward(
         self, local_features: torch.Tensor, global_features: torch.Tensor

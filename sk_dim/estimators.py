@@ -296,7 +296,11 @@ def second_order_mi(
     )
 
     def log_det(matrix: torch.Tensor) -> torch.Tensor:
-        return 2 * torch.linalg.cholesky(matrix).diagonal().log().sum()
+        # cholesky_ex does not wait for the device to report success; a
+        # matrix that is not positive definite (which the ridge prevents)
+        # gives NaN, which stops training with TrainingDivergedError
+        factor, _ = torch.linalg.cholesky_ex(matrix)
+        return 2 * factor.diagonal().log().sum()
 
     plug_in = 0.5 * (
         log_det(correlation[:first_dim, :first_dim])

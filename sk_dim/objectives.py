@@ -249,6 +249,7 @@ class DeepInfoMaxObjective(nn.Module):
         self.alpha = alpha
         self.beta = beta
         n_locations = local_size[0] * local_size[1]
+        self.n_locations = n_locations
         sizes = {"embedding_dim": embedding_dim, "hidden_features": critic_hidden}
         self.global_critic = (
             make_critic(critic, local_channels * n_locations, n_components, **sizes)
@@ -275,6 +276,18 @@ class DeepInfoMaxObjective(nn.Module):
                         "method; use a separable critic such as "
                         "'encode_and_dot'."
                     )
+
+    def pair_memory(self, batch_size: int) -> int:
+        """Bytes that critics scoring every pair keep per call (0 for the others).
+
+        See :meth:`sk_dim.critics.ConcatCritic.pair_memory`.
+        """
+        terms = ((self.global_critic, 1), (self.local_critic, self.n_locations))
+        return sum(
+            critic.pair_memory(batch_size, n_locations)
+            for critic, n_locations in terms
+            if hasattr(critic, "pair_memory")
+        )
 
     def bounds(
         self, local_map: torch.Tensor, global_vector: torch.Tensor

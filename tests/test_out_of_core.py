@@ -1,5 +1,7 @@
 """Out-of-core input: memmaps, array-likes with slicing, torch Datasets, DataLoaders."""
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -99,6 +101,25 @@ def test_streamed_training_uses_every_row_once_per_epoch():
     assert len(batches) == len(seen) // 64 == 15
     assert len(set(seen.tolist())) == len(seen) == 960  # no row twice
     assert not torch.equal(seen, torch.sort(seen).values)  # shuffled
+
+
+def test_the_next_chunk_is_read_in_the_background_while_this_one_trains():
+    reads, second_read = [], threading.Event()
+
+    class LoggingStore(ArrayStore):
+        def take(self, rows, chunk_rows):
+            reads.append(threading.current_thread().name)
+            if len(reads) == 2:
+                second_read.set()
+            return super().take(rows, chunk_rows)
+
+    data = StreamedData(LoggingStore(np.zeros((256, 2), np.float32)), chunk_rows=64)
+    batches = iter(StreamedBatches(data.with_converter(torch.from_numpy), 32))
+    next(batches)  # a batch of the first chunk, in use
+    assert second_read.wait(timeout=30)  # meanwhile the second chunk is read
+    assert len(list(batches)) == 7
+    assert len(reads) == 4
+    assert all(name.startswith("sk_dim-read") for name in reads)
 
 
 def test_scaling_is_learnt_from_a_sample_of_the_chunk_size(rows):

@@ -203,3 +203,22 @@ def test_variant_models_save_load_and_pickle(small_images, tiny, tmp_path):
     np.testing.assert_array_equal(
         unpickled.transform(small_images), with_module.transform(small_images)
     )
+
+
+def test_a_batch_whose_pairs_cannot_fit_is_refused_before_training(
+    small_images, tiny, monkeypatch
+):
+    from sk_dim import _dim_net
+
+    critic = {"critic": "concat", "critic_width": 16, "batch_size": 20}
+    model = tiny(**critic)  # 2 views x 400 pairs x 64 locations x 16 units
+    needed = 2 * 2 * 20**2 * 64 * 16 * 4
+    monkeypatch.setattr(_dim_net, "free_memory", lambda device: needed // 4)
+    with pytest.raises(
+        ValueError, match=r"pairs .* batch_size=20, .* batch_size <= 10"
+    ):
+        model.fit(small_images)
+    assert not hasattr(model, "net_")
+    monkeypatch.setattr(_dim_net, "free_memory", lambda device: needed)
+    model.fit(small_images)  # fits exactly
+    tiny(batch_size=20).fit(small_images)  # encode-and-dot: nothing to check
