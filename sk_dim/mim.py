@@ -99,7 +99,8 @@ class MutualInformationMachine(
         Rows read at a time from out-of-core X (a memmap, an HDF5 or zarr
         array, a torch Dataset or DataLoader): training shuffles the order of
         the chunks and the rows within each, and the input scaling is learnt
-        from a random sample of this many rows. None reads about 256 MB at a
+        from a random sample of this many rows; the next chunk is read in a
+        background thread while one trains. None reads about 256 MB at a
         time. Arrays in memory are used whole.
     callbacks : list of skorch callbacks or (name, callback) pairs, \
             default=None
