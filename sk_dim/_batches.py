@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+import numpy as np
 import torch
 
 from ._streaming import LoaderData, StreamedData, prefetched, rebatch
@@ -22,6 +23,35 @@ def inference_batch_size(device: torch.device | str) -> int:
     inference about 20% slower than batches of 256.
     """
     return 1024 if torch.device(device).type == "cuda" else 256
+
+
+def to_host(tensors: Iterable[torch.Tensor], n_rows: int) -> np.ndarray:
+    """``tensors``, ``n_rows`` rows in all, written one after the other to a
+    numpy array on the host.
+
+    Tensors on the CPU are written as they come. Tensors on a CUDA device
+    are copied into pinned host memory without waiting, and the device is
+    waited for once at the end, so that it never idles while a batch
+    travels.
+    """
+    output, pending, start, cuda_device = None, [], 0, None
+    for tensor in tensors:
+        if output is None:
+            dtype = torch.empty(0, dtype=tensor.dtype).numpy().dtype
+            output = np.empty((n_rows, *tensor.shape[1:]), dtype=dtype)
+        if tensor.device.type == "cuda":
+            host = torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=True)
+            host.copy_(tensor, non_blocking=True)
+            pending.append((start, host))
+            cuda_device = tensor.device
+        else:
+            output[start : start + len(tensor)] = tensor.numpy()
+        start += len(tensor)
+    if cuda_device is not None:
+        torch.cuda.synchronize(cuda_device)
+        for first, host in pending:
+            output[first : first + len(host)] = host.numpy()
+    return output
 
 
 def fits_on_device(

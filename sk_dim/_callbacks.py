@@ -8,6 +8,7 @@ import torch
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
+from ._batches import place_on_device
 from ._distributed import value_of_process_0
 
 
@@ -98,6 +99,10 @@ class HeldOutScore(Callback):
     def __init__(self, data: torch.Tensor, batch_size: int):
         self.data = data
         self.batch_size = batch_size
+
+    def on_train_begin(self, net, **kwargs):
+        # on a GPU, copied there once rather than batch by batch every epoch
+        self.data = place_on_device(self.data, net.device)
 
     def on_epoch_end(self, net, **kwargs):
         score = net.held_out_score(self.data, self.batch_size)

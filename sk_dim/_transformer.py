@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator
-from ._batches import inference_batch_size, make_batches
+from ._batches import inference_batch_size, make_batches, to_host
 from ._build import make_net
 from ._data import InputLayout, Standardize, infer_layout
 from ._defaults import resolve_auto
@@ -420,18 +420,17 @@ class DeepInfoMaxTransformer(
         self._check_net_params()
         encoder = self.net_.module_
         encoder.eval()
-        output = np.empty((len(data), self._n_features_out), dtype=np.float32)
-        start = 0
         batches = make_batches(data, inference_batch_size(device), device=device)
-        with torch.inference_mode(), compute_settings(device):
+
+        def encoded():
             for batch, _ in batches:
                 if self.output == "global":
-                    _, features = encoder(batch)
+                    yield encoder(batch)[1].float()
                 else:
-                    features = encoder.features(batch)[self.output].flatten(1)
-                output[start : start + len(batch)] = features.float().cpu()
-                start += len(batch)
-        return output
+                    yield encoder.features(batch)[self.output].flatten(1).float()
+
+        with torch.inference_mode(), compute_settings(device):
+            return to_host(encoded(), len(data))
 
     def _check_net_params(self) -> None:
         encoder = self.net_.module.encoder  # also before the net is initialised

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator, seeded_torch
-from ._batches import inference_batch_size, make_batches
+from ._batches import inference_batch_size, make_batches, to_host
 from ._checks import check_hidden_layer_sizes
 from ._data import InputLayout, Standardize, infer_layout
 from ._mim_net import LatentModelNet
@@ -319,8 +319,8 @@ class MutualInformationMachine(
         check_is_fitted(self)
         data, device = self._input_data(X)
         model = self.net_.module_.eval()
-        codes = [model(batch)[0].cpu() for batch, _ in self._batches(data, device)]
-        return torch.cat(codes).numpy()
+        codes = (model(batch)[0] for batch, _ in self._batches(data, device))
+        return to_host(codes, len(data))
 
     def inverse_transform(self, Z):
         """Decode codes to the mean of p(x|z), in the layout and scale of X.

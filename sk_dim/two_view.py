@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator
-from ._batches import inference_batch_size, make_batches
+from ._batches import inference_batch_size, make_batches, to_host
 from ._checks import check_float32_range, check_hidden_layer_sizes
 from ._data import InputLayout, Standardize, fit_standardize
 from ._runtime import compute_settings
@@ -420,12 +420,12 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         model = self.net_.module_.eval()
         device = torch.device(self.net_.device)
         batches = make_batches(data, inference_batch_size(device), device=device)
-        codes = []
         with torch.inference_mode(), compute_settings(device):
-            for batch, _ in batches:
-                view = model.split(batch)[index] if split else batch
-                codes.append(model.encode(view, index).float().cpu())
-        return torch.cat(codes).numpy()
+            codes = (
+                model.encode(model.split(batch)[index] if split else batch, index)
+                for batch, _ in batches
+            )
+            return to_host((code.float() for code in codes), len(data))
 
     def score(self, X, y=None):
         """Held-out bound on I(code a; code b), averaged over full batches.

@@ -180,3 +180,19 @@ def test_a_gpu_index_this_machine_lacks_loads_on_the_first_gpu(monkeypatch):
         assert present_device("cpu") == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert present_device("cuda:1") == "cuda:1"  # skorch maps it to the CPU
+
+
+def test_outputs_reach_the_host_as_one_array():
+    from sk_dim._batches import to_host
+
+    parts = [torch.arange(6.0).reshape(3, 2), torch.arange(6.0, 8.0).reshape(1, 2)]
+    np.testing.assert_array_equal(to_host(iter(parts), 4), np.arange(8.0).reshape(4, 2))
+
+
+@needs_cuda
+def test_outputs_from_the_gpu_are_copied_without_a_wait_per_batch():
+    from sk_dim._batches import to_host
+
+    parts = [torch.randn(1024, 16, device="cuda") for _ in range(4)]
+    expected = torch.cat([part.cpu() for part in parts]).numpy()
+    np.testing.assert_array_equal(to_host(iter(parts), 4096), expected)
