@@ -304,8 +304,11 @@ def load_model(cls, folder: Path, device: torch.device):
             f"the entry {error} is missing" if isinstance(error, KeyError) else error
         )
         raise CorruptSaveError(folder / CONFIG_FILE, str(reason)) from None
-    record = config.get("weights") if config["format"] > 1 else None
-    path = weights_file(folder, record)
+    if config["format"] > 1 and not isinstance(config.get("weights"), dict):
+        raise CorruptSaveError(
+            folder / CONFIG_FILE, "the entry 'weights', the checksum, is missing."
+        )
+    path = weights_file(folder, config["weights"] if config["format"] > 1 else None)
     tensors = read_weights(path)
     try:
         scaling = model._saved_scaling(split_weights(tensors)["module_"])

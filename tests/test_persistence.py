@@ -138,6 +138,7 @@ def test_load_names_the_file_and_the_fault_of_a_bad_config(fitted, tmp_path):
         (lambda c: c["params"].update(colour="red"), "unexpected keyword.*colour"),
         (lambda c: c["fitted"].pop("seed"), "the entry 'seed' is missing"),
         (lambda c: c.pop("params"), r"the entries \['params'\] are missing"),
+        (lambda c: c.pop("weights"), "the entry 'weights', the checksum, is missing"),
     ]
     for change, message in cases:
         (folder / "config.json").write_text(original)
