@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import math
 import time
 import warnings
@@ -13,6 +14,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring
 from skorch.exceptions import DeviceWarning
+from skorch.utils import TeeGenerator
 from torch import nn
 
 from ._batches import make_batches, place_on_device
@@ -501,14 +503,30 @@ class TrainingNet(NeuralNet):
         scaler = self.grad_scaler_
         if scaler is None:
             loss.backward()
+            self._notify_gradients(batch)
             self.optimizer_.step()
         else:  # float16: scaled gradients, steps skipped on overflow
             scaler.scale(loss).backward()
+            scaler.unscale_(self.optimizer_)  # callbacks see the true gradients
+            self._notify_gradients(batch)
             scaler.step(self.optimizer_)
             scaler.update()
         self.after_step(codes.detach())
         # under torchrun, the loss of the global batch, the same in every process
         return {"loss": mean_across_processes(loss.detach()), "y_pred": codes.detach()}
+
+    def _notify_gradients(self, batch) -> None:
+        """skorch's ``on_grad_computed``, with the parameters that ``optimizer_``
+        steps, so that callbacks such as ``GradientNormClipping`` act on them."""
+        named = itertools.chain(
+            self.module_.named_parameters(), self.criterion_.named_parameters()
+        )
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(named),
+            batch=batch,
+            training=True,
+        )
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         """Check the weights; under torchrun, give every process those of process 0.

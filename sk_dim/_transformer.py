@@ -179,8 +179,10 @@ class DeepInfoMaxTransformer(
     callbacks : list of skorch callbacks or (name, callback) pairs, \
             default=None
         Extra callbacks of the training loop (see :mod:`skorch.callbacks`),
-        for example to log to TensorBoard. Each fit uses copies, so the
-        callbacks passed are never changed; the fitted copies are in
+        for example to log to TensorBoard, or skorch's
+        ``GradientNormClipping`` (``on_grad_computed`` is called after each
+        backward pass, with float16's scaling undone). Each fit uses copies,
+        so the callbacks passed are never changed; the fitted copies are in
         ``net_.callbacks_``.
     device : str or torch.device, default="auto"
         Where to train: "auto" picks CUDA when available, else the CPU.

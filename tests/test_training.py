@@ -173,3 +173,35 @@ def test_defaults_of_the_stopping_rule():
         3,
         False,
     )
+
+
+class GradientNorms(Callback):
+    """Records the norm of the gradients that the optimizer is about to use."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.norms_ = []
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        gradients = [p.grad for _, p in named_parameters if p.grad is not None]
+        self.norms_.append(
+            float(
+                torch.linalg.vector_norm(
+                    torch.stack([torch.linalg.vector_norm(g) for g in gradients])
+                )
+            )
+        )
+
+
+def test_skorch_gradient_clipping_clips_the_gradients_of_each_step(digits, tiny):
+    from skorch.callbacks import GradientNormClipping
+
+    X, _ = digits
+    free = tiny(callbacks=[("norms", GradientNorms())]).fit(X)
+    clipping = GradientNormClipping(gradient_clip_value=0.01)
+    clipped = tiny(callbacks=[clipping, ("norms", GradientNorms())]).fit(X)
+    # the callbacks are copied at fit: those of the nets recorded the norms
+    free_norms = dict(free.net_.callbacks_)["norms"].norms_
+    clipped_norms = dict(clipped.net_.callbacks_)["norms"].norms_
+    assert len(clipped_norms) == len(X) // 32  # one call per step
+    assert max(clipped_norms) <= 0.01 * (1 + 1e-4)
+    assert min(free_norms) > 0.01  # clipping had work to do
