@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
+from ._runtime import free_memory
 from ._streaming import LoaderData, StreamedData, prefetched, rebatch
 
 #: Largest share of the free memory of a GPU that the training data may take
@@ -85,7 +86,7 @@ def place_on_device(data, device: torch.device | str):
     device = torch.device(device)
     if device.type != "cuda" or not isinstance(data, torch.Tensor):
         return data
-    free_bytes, _ = torch.cuda.mem_get_info(device)
+    free_bytes = free_memory(device)
     if fits_on_device(data.nbytes, free_bytes):
         return data.to(device)
     return data

@@ -170,7 +170,7 @@ class EarlyStopping(Callback):
         if loss < self.best_ - self.tol:
             self.best_, self.best_epoch_, self.misses_ = loss, len(net.history), 0
             if self.restore_best:
-                self.best_weights_ = _copy_weights(net)
+                self.best_weights_ = net.copy_weights()
         else:
             self.misses_ += 1
         if self.misses_ >= self.n_iter_no_change or net.out_of_time_:
@@ -179,14 +179,5 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, net, **kwargs):
         if self.best_weights_ is not None and self.best_epoch_ != len(net.history):
-            for name, weights in self.best_weights_.items():
-                getattr(net, name).load_state_dict(weights)
+            net.load_weights(self.best_weights_)
         self.best_weights_ = None  # keeps the pickled model free of copies
-
-
-def _copy_weights(net) -> dict[str, dict[str, torch.Tensor]]:
-    """Copies of the state dicts of the networks of ``net``."""
-    return {
-        name: {key: value.clone() for key, value in network.state_dict().items()}
-        for name, network in net.fitted_networks().items()
-    }

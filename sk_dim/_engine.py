@@ -284,10 +284,7 @@ class TrainingNet(NeuralNet):
         :meth:`restore_training_state` puts them back, in place.
         """
         return {
-            "networks": {
-                name: copy.deepcopy(network.state_dict())
-                for name, network in self.fitted_networks().items()
-            },
+            "networks": self.copy_weights(),
             "optimizers": {
                 name: copy.deepcopy(value.state_dict())
                 for name, value in vars(self).items()
@@ -297,10 +294,21 @@ class TrainingNet(NeuralNet):
             "callbacks": (self.callbacks, getattr(self, "callbacks_", None)),
         }
 
+    def copy_weights(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Copies of the state dicts of :meth:`fitted_networks`, by attribute name."""
+        return {
+            name: {key: value.clone() for key, value in network.state_dict().items()}
+            for name, network in self.fitted_networks().items()
+        }
+
+    def load_weights(self, weights: dict[str, dict[str, torch.Tensor]]) -> None:
+        """Load weights of :meth:`copy_weights` into the networks, in place."""
+        for name, state in weights.items():
+            getattr(self, name).load_state_dict(state)
+
     def restore_training_state(self, state: dict) -> None:
         """Return to a :meth:`training_state`."""
-        for name, weights in state["networks"].items():
-            getattr(self, name).load_state_dict(weights)
+        self.load_weights(state["networks"])
         for name, optimizer_state in state["optimizers"].items():
             getattr(self, name).load_state_dict(optimizer_state)
         self.history = state["history"]

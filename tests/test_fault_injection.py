@@ -24,27 +24,8 @@ from sk_dim.exceptions import CorruptSaveError, TrainingDivergedError
 from sk_dim.views import SplitColumns
 
 
-class PoisonWeightsAt(Callback):
-    """Sets the encoder's weights to ``value`` before training step ``step``."""
-
-    def __init__(self, step, value=float("nan")):
-        self.step = step
-        self.value = value
-
-    def on_train_begin(self, net, **kwargs):
-        self.steps_ = 0
-
-    def on_batch_begin(self, net, training=False, **kwargs):
-        if training:
-            self.steps_ += 1
-            if self.steps_ == self.step:
-                with torch.no_grad():
-                    for parameter in net.module_.parameters():
-                        parameter.fill_(self.value)
-
-
-class RaiseAt(Callback):
-    """Raises RuntimeError at the end of training step ``step``."""
+class AtStep(Callback):
+    """Acts once, at training step ``step`` of a call (counted from 1)."""
 
     def __init__(self, step):
         self.step = step
@@ -52,11 +33,32 @@ class RaiseAt(Callback):
     def on_train_begin(self, net, **kwargs):
         self.steps_ = 0
 
+    def reached(self, training: bool) -> bool:
+        """Count a training step; whether it is the chosen one."""
+        self.steps_ += training
+        return training and self.steps_ == self.step
+
+
+class PoisonWeightsAt(AtStep):
+    """Sets the encoder's weights to ``value`` before training step ``step``."""
+
+    def __init__(self, step, value=float("nan")):
+        super().__init__(step)
+        self.value = value
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if self.reached(training):
+            with torch.no_grad():
+                for parameter in net.module_.parameters():
+                    parameter.fill_(self.value)
+
+
+class RaiseAt(AtStep):
+    """Raises RuntimeError at the end of training step ``step``."""
+
     def on_batch_end(self, net, training=False, **kwargs):
-        if training:
-            self.steps_ += 1
-            if self.steps_ == self.step:
-                raise RuntimeError("injected failure")
+        if self.reached(training):
+            raise RuntimeError("injected failure")
 
 
 def snapshot(model):
