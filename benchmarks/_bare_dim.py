@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from sk_dim.encoders import ConvEncoder
-from sk_dim.estimators import JSD
+from sk_dim.mi_estimators import JSD
 from sk_dim.objectives import DeepInfoMaxObjective
 
 

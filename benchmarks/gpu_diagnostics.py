@@ -38,7 +38,7 @@ import torch
 from _results import RESULTS, environment, write_result
 from sklearn.exceptions import ConvergenceWarning
 
-import sk_dim._batches
+import sk_dim._training.batches
 from sk_dim import DeepInfoMaxTransformer
 
 SHAPE = (32, 32, 3)  # CIFAR-sized, channels last
@@ -108,9 +108,9 @@ def peak_memory(X: np.ndarray, device: str) -> list[dict]:
 def resident_against_pinned(X: np.ndarray, device: str) -> dict:
     """Images per second, the data on the GPU against batches from pinned memory."""
     rates = {}
-    share = sk_dim._batches.DEVICE_DATA_SHARE
+    share = sk_dim._training.batches.DEVICE_DATA_SHARE
     for path, data_share in (("resident", share), ("pinned", 0.0)):
-        sk_dim._batches.DEVICE_DATA_SHARE = data_share
+        sk_dim._training.batches.DEVICE_DATA_SHARE = data_share
         try:
             model(device).fit(X[:512])  # warm-up: cuDNN's search, the allocator
             start = time.perf_counter()
@@ -118,7 +118,7 @@ def resident_against_pinned(X: np.ndarray, device: str) -> dict:
             torch.cuda.synchronize(device)
             seconds = time.perf_counter() - start
         finally:
-            sk_dim._batches.DEVICE_DATA_SHARE = share
+            sk_dim._training.batches.DEVICE_DATA_SHARE = share
         rates[path] = steps_of(fitted) * fitted.batch_size_ / seconds
     return {**rates, "ratio": rates["pinned"] / rates["resident"]}
 

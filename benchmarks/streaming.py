@@ -26,7 +26,7 @@ import numpy as np
 from _results import RESULTS, environment, write_result
 from sklearn.exceptions import ConvergenceWarning
 
-import sk_dim._batches
+import sk_dim._training.batches
 from sk_dim import DeepInfoMaxTransformer
 
 
@@ -45,9 +45,9 @@ class SlowRows:
 
 
 def fit_seconds(X, chunk_rows: int, read_ahead: bool) -> float:
-    prefetched = sk_dim._batches.prefetched
+    prefetched = sk_dim._training.batches.prefetched
     if not read_ahead:
-        sk_dim._batches.prefetched = iter  # each chunk read when needed
+        sk_dim._training.batches.prefetched = iter  # each chunk read when needed
     try:
         model = DeepInfoMaxTransformer(
             n_components=16, max_epochs=1, chunk_size=chunk_rows, random_state=0
@@ -56,7 +56,7 @@ def fit_seconds(X, chunk_rows: int, read_ahead: bool) -> float:
         model.fit(X)
         return time.perf_counter() - start
     finally:
-        sk_dim._batches.prefetched = prefetched
+        sk_dim._training.batches.prefetched = prefetched
 
 
 def main() -> None:

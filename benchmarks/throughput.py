@@ -48,13 +48,14 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from sk_dim import DeepInfoMaxTransformer
-from sk_dim._batches import inference_batch_size
-from sk_dim._data import InputEncoder, InputLayout, Standardize
 from sk_dim._defaults import auto_values
-from sk_dim._engine import adam_kernel
+from sk_dim._input.layout import InputLayout
+from sk_dim._input.scaling import InputEncoder, Standardize
+from sk_dim._training.batches import inference_batch_size
+from sk_dim._training.engine import adam_kernel
 from sk_dim.augmentations import get_augmentation
 from sk_dim.encoders import ConvEncoder
-from sk_dim.estimators import get_estimator
+from sk_dim.mi_estimators import get_estimator
 from sk_dim.objectives import DeepInfoMaxObjective
 from sk_dim.prior import (
     PriorDiscriminator,

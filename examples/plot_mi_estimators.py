@@ -24,7 +24,7 @@ import torch
 
 from sk_dim.critics import make_critic
 from sk_dim.datasets import make_correlated_gaussians
-from sk_dim.estimators import MI_ESTIMATORS, get_estimator
+from sk_dim.mi_estimators import MI_ESTIMATORS, get_estimator
 from sk_dim.objectives import estimate_mi
 
 LEVELS = [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]

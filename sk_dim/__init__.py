@@ -1,11 +1,13 @@
 """Deep InfoMax and mutual-information representation learning for scikit-learn."""
 
-from ._transformer import DeepInfoMaxTransformer
 from ._version import __version__
+from .deep_infomax import DeepInfoMaxTransformer
 from .mim import MutualInformationMachine
+from .models import DeepInfoMax
 from .two_view import TwoViewInfoMax
 
 __all__ = [
+    "DeepInfoMax",
     "DeepInfoMaxTransformer",
     "MutualInformationMachine",
     "TwoViewInfoMax",

@@ -20,14 +20,15 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._checks import check_float32_range
-from ._data import InputLayout, Standardize, as_tensor, fit_standardize
-from ._distributed import local_device, rank_and_world, start_process_group
-from ._engine import PRECISIONS, TrainingNet, check_precision
+from ._input.checks import check_float32_range
+from ._input.layout import InputLayout, as_tensor
+from ._input.scaling import Standardize, fit_standardize
+from ._input.streaming import StreamedData, is_out_of_core, streamed
 from ._persistence import load_model, save_model
-from ._runtime import compute_settings
-from ._streaming import StreamedData, is_out_of_core, streamed
-from ._training import training_callbacks
+from ._training.configuration import training_callbacks
+from ._training.distributed import local_device, rank_and_world, start_process_group
+from ._training.engine import PRECISIONS, TrainingNet, check_precision
+from ._training.runtime import compute_settings
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
 
@@ -363,7 +364,7 @@ class NetEstimator(BaseEstimator):
 
         Of out-of-core X, a sample is checked now: on ``reset``, the random
         rows that the scaling is learnt from (see
-        :meth:`~sk_dim._streaming.StreamedData.sample`), else the first row.
+        :meth:`~sk_dim._input.streaming.StreamedData.sample`), else the first row.
         """
         if not is_out_of_core(X):
             return self._check_array(X, reset)

@@ -10,7 +10,7 @@ hidden units and the cosine schedule.
 
 from __future__ import annotations
 
-from ._data import InputLayout
+from ._input.layout import InputLayout
 
 #: The "auto" values for colour images.
 COLOUR_IMAGES = {

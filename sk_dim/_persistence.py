@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import secrets
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._data import InputLayout
+from ._input.layout import InputLayout
 from ._version import __version__
 from .exceptions import CorruptSaveError, InconsistentVersionWarning
 
@@ -362,11 +363,13 @@ def _weight_shapes(model, scaling, seed: int) -> dict[str, torch.Size]:
     """Shape of every tensor of the model's networks, built on the meta device."""
     meta = torch.device("meta")
     with meta:
-        net = model._build_net(scaling, seed, meta)
+        # a copy of the scaling, which moving the networks to meta would move
+        net = model._build_net(copy.deepcopy(scaling), seed, meta)
+        net._initialize_module()
+        net._initialize_criterion()
     return {
         f"{fitted}.{key}": value.shape
-        for argument, fitted in net.shared_modules.items()
-        if (network := getattr(net, argument)) is not None
+        for fitted, network in net.fitted_networks().items()
         for key, value in network.state_dict().items()
     }
 

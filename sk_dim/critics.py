@@ -18,7 +18,7 @@ Inner products are divided by the square root of their size (as in scaled
 dot-product attention) so that initial scores are of order one whatever the
 width; without it, wide critics saturate the estimators and training diverges.
 Critics other than the concat ones also expose ``embed``, the two embeddings whose
-inner product is the score, which :class:`~sk_dim.estimators.SecondOrder` reads.
+inner product is the score, which :class:`~sk_dim.mi_estimators.SecondOrder` reads.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-from ._checks import describe
+from ._input.checks import describe
 
 __all__ = [
     "ENCODERS",

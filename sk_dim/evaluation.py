@@ -29,7 +29,7 @@ from sklearn.utils import check_array, check_random_state
 from torch import nn
 
 from .critics import ConcatCritic
-from .estimators import DV, dv_bound
+from .mi_estimators import DV, dv_bound
 
 __all__ = ["linear_probe", "mutual_information", "neural_dependency_measure"]
 

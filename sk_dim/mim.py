@@ -13,14 +13,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator, seeded_torch
-from ._batches import inference_batch_size, make_batches, to_host
-from ._checks import check_hidden_layer_sizes
-from ._data import InputLayout, Standardize, infer_layout
-from ._mim_net import LatentModelNet
-from ._runtime import compute_settings
-from ._training import engine_arguments
-from .latent import build_latent_model
-from .mim_objectives import OBJECTIVES, LatentObjective, importance_log_likelihood
+from ._input.checks import check_hidden_layer_sizes
+from ._input.layout import InputLayout, infer_layout
+from ._input.scaling import Standardize
+from ._nets.mim import LatentModelNet
+from ._training.batches import inference_batch_size, make_batches, to_host
+from ._training.configuration import engine_arguments
+from ._training.runtime import compute_settings
+from .mim_networks import build_latent_model
+from .objectives.mim import OBJECTIVES, LatentObjective, importance_log_likelihood
 
 __all__ = ["MutualInformationMachine"]
 
@@ -37,7 +38,7 @@ class MutualInformationMachine(
     p(x|z) trained, like a VAE, to encode and reconstruct, but with an
     objective that makes the encoder of low entropy: the mutual information
     between x and z stays high and latent dimensions do not collapse to the
-    prior (see :mod:`sk_dim.mim_objectives`). ``transform`` returns the
+    prior (see :mod:`sk_dim.objectives.mim`). ``transform`` returns the
     posterior means, ``inverse_transform`` decodes codes, ``sample`` draws
     new data and ``score`` estimates the log-likelihood.
 
@@ -129,7 +130,7 @@ class MutualInformationMachine(
         The likelihood used, "bernoulli" or "gaussian".
     net_ : skorch.NeuralNet
         The fitted net; ``net_.module_`` is the
-        :class:`~sk_dim.latent.LatentVariableModel`.
+        :class:`~sk_dim.mim_networks.LatentVariableModel`.
     device_ : torch.device
         Device the model was last trained on (by ``fit``, or ``partial_fit``
         where the net then was) or moved to by ``to``. ``transform`` runs

@@ -13,16 +13,17 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator
-from ._batches import inference_batch_size, make_batches, to_host
-from ._checks import check_float32_range, check_hidden_layer_sizes
-from ._data import InputLayout, Standardize, fit_standardize
-from ._runtime import compute_settings
-from ._streaming import is_out_of_core
-from ._training import engine_arguments
-from ._two_view_net import TwoViewModel, TwoViewNet, split_views
+from ._input.checks import check_float32_range, check_hidden_layer_sizes
+from ._input.layout import InputLayout
+from ._input.scaling import Standardize, fit_standardize
+from ._input.streaming import is_out_of_core
+from ._nets.two_view import TwoViewModel, TwoViewNet, split_views
+from ._training.batches import inference_batch_size, make_batches, to_host
+from ._training.configuration import engine_arguments
+from ._training.runtime import compute_settings
 from .critics import CRITICS
 from .encoders import FeedForward
-from .estimators import MI_ESTIMATORS, get_estimator
+from .mi_estimators import MI_ESTIMATORS, get_estimator
 from .objectives import CrossViewObjective
 from .views import SplitColumns
 
@@ -39,7 +40,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
     encodes it to ``n_components`` values, and the encoders are
     trained to maximise a lower bound on I(g_a(x_a); g_b(x_b)) made of a
     critic and an estimator, any of :mod:`sk_dim.critics` and
-    :mod:`sk_dim.estimators`. ``transform`` returns the codes of view a.
+    :mod:`sk_dim.mi_estimators`. ``transform`` returns the codes of view a.
     This is the setting of Tschannen et al. (2020), whose MNIST experiment
     takes the top and bottom halves of each image as the two views.
 

@@ -12,7 +12,7 @@ from skorch.exceptions import DeviceWarning
 from torch import nn
 
 from sk_dim import DeepInfoMaxTransformer
-from sk_dim._batches import TensorBatches, place_on_device
+from sk_dim._training.batches import TensorBatches, place_on_device
 from sk_dim.photo import PhotoAugmentation
 
 from ._cuda import needs_cuda
@@ -168,7 +168,7 @@ def test_max_time_ends_a_gpu_fit(small_images, tiny):
 
 
 def test_a_gpu_index_this_machine_lacks_loads_on_the_first_gpu(monkeypatch):
-    from sk_dim._engine import present_device
+    from sk_dim._training.engine import present_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
@@ -183,7 +183,7 @@ def test_a_gpu_index_this_machine_lacks_loads_on_the_first_gpu(monkeypatch):
 
 
 def test_outputs_reach_the_host_as_one_array():
-    from sk_dim._batches import to_host
+    from sk_dim._training.batches import to_host
 
     parts = [torch.arange(6.0).reshape(3, 2), torch.arange(6.0, 8.0).reshape(1, 2)]
     np.testing.assert_array_equal(to_host(iter(parts), 4), np.arange(8.0).reshape(4, 2))
@@ -191,7 +191,7 @@ def test_outputs_reach_the_host_as_one_array():
 
 @needs_cuda
 def test_outputs_from_the_gpu_are_copied_without_a_wait_per_batch():
-    from sk_dim._batches import to_host
+    from sk_dim._training.batches import to_host
 
     parts = [torch.randn(1024, 16, device="cuda") for _ in range(4)]
     expected = torch.cat([part.cpu() for part in parts]).numpy()

@@ -77,7 +77,7 @@ def test_early_stopping_stops_every_process_at_the_same_epoch(two_processes):
 
 
 def test_each_process_under_torchrun_trains_on_its_own_gpu(monkeypatch):
-    from sk_dim._distributed import local_device
+    from sk_dim._training.distributed import local_device
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")

@@ -20,10 +20,9 @@ CHECKS = {"GL08", "PR01", "PR02", "RT01", "EX01"}
 
 def public_objects():
     yield "sk_dim", sk_dim
-    for module_info in pkgutil.iter_modules(sk_dim.__path__):
-        if not module_info.name.startswith("_"):
-            name = f"sk_dim.{module_info.name}"
-            yield name, importlib.import_module(name)
+    for module_info in pkgutil.walk_packages(sk_dim.__path__, "sk_dim."):
+        if not any(part.startswith("_") for part in module_info.name.split(".")):
+            yield module_info.name, importlib.import_module(module_info.name)
 
 
 PUBLIC = sorted(

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sk_dim._batches import TensorBatches, fits_on_device, place_on_device
+from sk_dim._training.batches import TensorBatches, fits_on_device, place_on_device
 
 
 def test_shuffled_batches_are_full_and_distinct():

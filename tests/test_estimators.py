@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sk_dim.critics import SeparableCritic
-from sk_dim.estimators import (
+from sk_dim.mi_estimators import (
     DV,
     MI_ESTIMATORS,
     NWJ,

@@ -9,15 +9,15 @@ import torch
 from torch import distributions, nn
 
 from sk_dim import MutualInformationMachine
-from sk_dim._data import Standardize
-from sk_dim.latent import (
+from sk_dim._input.scaling import Standardize
+from sk_dim.mim_networks import (
     BernoulliLikelihood,
     GaussianLikelihood,
     LatentVariableModel,
     build_latent_model,
     gaussian_log_density,
 )
-from sk_dim.mim_objectives import LatentObjective, importance_log_likelihood
+from sk_dim.objectives.mim import LatentObjective, importance_log_likelihood
 
 #: Settings that make a fit take a fraction of a second.
 SMALL = {

@@ -9,8 +9,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 
 from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine, TwoViewInfoMax
-from sk_dim._batches import StreamedBatches
-from sk_dim._streaming import ArrayStore, StreamedData, is_out_of_core
+from sk_dim._input.streaming import ArrayStore, StreamedData, is_out_of_core
+from sk_dim._training.batches import StreamedBatches
 from sk_dim.views import SplitColumns
 
 SMALL = {

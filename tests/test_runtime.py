@@ -4,16 +4,20 @@ import numpy as np
 import pytest
 import torch
 
-from sk_dim import _runtime
-from sk_dim._data import InputEncoder, Standardize
-from sk_dim._runtime import compute_settings, cpu_thread_limit, cudnn_autotuning
+from sk_dim._input.scaling import InputEncoder, Standardize
+from sk_dim._training import runtime
+from sk_dim._training.runtime import (
+    compute_settings,
+    cpu_thread_limit,
+    cudnn_autotuning,
+)
 from sk_dim.encoders import ConvEncoder
 
 
 @pytest.fixture
 def one_cpu(monkeypatch):
     """A process allowed a single CPU, as under a cgroup quota."""
-    monkeypatch.setattr(_runtime, "cpu_count", lambda: 1)
+    monkeypatch.setattr(runtime, "cpu_count", lambda: 1)
 
 
 def test_threads_are_limited_to_the_allowed_cpus_and_restored(one_cpu):
@@ -24,7 +28,7 @@ def test_threads_are_limited_to_the_allowed_cpus_and_restored(one_cpu):
 
 
 def test_a_lower_thread_setting_of_the_user_is_kept(monkeypatch):
-    monkeypatch.setattr(_runtime, "cpu_count", lambda: 64)
+    monkeypatch.setattr(runtime, "cpu_count", lambda: 64)
     previous = torch.get_num_threads()
     with cpu_thread_limit() as threads:
         assert threads == torch.get_num_threads() == previous

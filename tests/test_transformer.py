@@ -11,7 +11,7 @@ from sk_dim import DeepInfoMaxTransformer
 from sk_dim.augmentations import RandomCrops
 from sk_dim.critics import CRITICS, BilinearCritic, ConcatCritic
 from sk_dim.encoders import ConvEncoder
-from sk_dim.estimators import DV, MI_ESTIMATORS
+from sk_dim.mi_estimators import DV, MI_ESTIMATORS
 from sk_dim.photo import PhotoAugmentation
 
 from .conftest import ks_to_uniform

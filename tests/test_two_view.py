@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 
 from sk_dim import TwoViewInfoMax
 from sk_dim.datasets import make_correlated_gaussians
-from sk_dim.estimators import MI_ESTIMATORS
+from sk_dim.mi_estimators import MI_ESTIMATORS
 from sk_dim.views import SplitColumns
 
 SMALL = {

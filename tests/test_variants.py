@@ -70,7 +70,7 @@ def test_occlusion_computes_y_from_occluded_and_maps_from_full_images(
     inputs = torch.from_numpy(small_images[:6])
     with torch.no_grad():
         torch.manual_seed(0)
-        local_map, global_vector = net._encode(inputs)
+        local_map, global_vector = net.model_._encode(inputs)
         torch.manual_seed(0)
         occluded = net.occlude(inputs.float())
         torch.testing.assert_close(local_map, module(inputs)[0])
@@ -208,17 +208,17 @@ def test_variant_models_save_load_and_pickle(small_images, tiny, tmp_path):
 def test_a_batch_whose_pairs_cannot_fit_is_refused_before_training(
     small_images, tiny, monkeypatch
 ):
-    from sk_dim import _dim_net
+    from sk_dim._nets import deep_infomax as dim_net
 
     critic = {"critic": "concat", "critic_width": 16, "batch_size": 20}
     model = tiny(**critic)  # 2 views x 400 pairs x 64 locations x 16 units
     needed = 2 * 2 * 20**2 * 64 * 16 * 4
-    monkeypatch.setattr(_dim_net, "free_memory", lambda device: needed // 4)
+    monkeypatch.setattr(dim_net, "free_memory", lambda device: needed // 4)
     with pytest.raises(
         ValueError, match=r"pairs .* batch_size=20, .* batch_size <= 10"
     ):
         model.fit(small_images)
     assert not hasattr(model, "net_")
-    monkeypatch.setattr(_dim_net, "free_memory", lambda device: needed)
+    monkeypatch.setattr(dim_net, "free_memory", lambda device: needed)
     model.fit(small_images)  # fits exactly
     tiny(batch_size=20).fit(small_images)  # encode-and-dot: nothing to check

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from ._engine import TrainingNet
+from .._training.engine import TrainingNet
 
 
 class LatentModelNet(TrainingNet):
-    """skorch net training a :class:`~sk_dim.latent.LatentVariableModel`.
+    """skorch net training a :class:`~sk_dim.mim_networks.LatentVariableModel`.
 
     ``module`` is the model (input scaling, encoder, decoder and likelihood)
-    and ``criterion`` its :class:`~sk_dim.mim_objectives.LatentObjective`.
+    and ``criterion`` its :class:`~sk_dim.objectives.mim.LatentObjective`.
     The held-out score of a batch is the negative loss.
     """
 

@@ -6,9 +6,9 @@ import copy
 
 import torch
 
-from ._callbacks import CosineSchedule, EarlyStopping, HeldOutScore, ProgressBar
-from ._distributed import rank_and_world
-from ._engine import adam_kernel, resolve_precision
+from .callbacks import CosineSchedule, EarlyStopping, HeldOutScore, ProgressBar
+from .distributed import rank_and_world
+from .engine import adam_kernel, resolve_precision
 
 
 def engine_arguments(
@@ -18,7 +18,7 @@ def engine_arguments(
     betas: tuple[float, float],
     auto_precision: str = "bf16",
 ) -> dict:
-    """Arguments of a :class:`~sk_dim._engine.TrainingNet` common to the models.
+    """Arguments of a :class:`~sk_dim._training.engine.TrainingNet`, common to models.
 
     Adam with ``betas`` on ``device``, the batch size, epochs, time budget,
     learning rate, seed, compilation and precision of ``params`` (the

@@ -13,17 +13,19 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator
-from ._batches import inference_batch_size, make_batches, to_host
-from ._build import make_net
-from ._data import InputLayout, Standardize, infer_layout
 from ._defaults import resolve_auto
-from ._dim_net import DeepInfoMaxNet
-from ._runtime import compute_settings
+from ._input.layout import InputLayout, infer_layout
+from ._input.scaling import Standardize
+from ._nets.deep_infomax import DeepInfoMaxNet, build_net
+from ._training.batches import inference_batch_size, make_batches, to_host
+from ._training.runtime import compute_settings
 from .augmentations import AUGMENTATIONS
 from .critics import CRITICS
 from .encoders import ENCODERS
-from .estimators import MI_ESTIMATORS
+from .mi_estimators import MI_ESTIMATORS
 from .prior import PRIORS
+
+__all__ = ["DeepInfoMaxTransformer"]
 
 
 class DeepInfoMaxTransformer(
@@ -65,7 +67,7 @@ class DeepInfoMaxTransformer(
         ``DV`` (instantiated without arguments), an instance such as
         ``DV(moving_average=0.01)`` (copied at fit), or a function mapping a
         (B, B, L) score tensor to a scalar bound (see
-        :mod:`sk_dim.estimators`). "auto" is "infonce" for colour images and
+        :mod:`sk_dim.mi_estimators`). "auto" is "infonce" for colour images and
         "jsd" otherwise.
     critic : {"encode_and_dot", "separable", "bilinear", "dot", "concat", \
             "concat_and_convolve"}, class or torch.nn.Module, \
@@ -392,7 +394,7 @@ class DeepInfoMaxTransformer(
         self, scaling: Standardize, seed: int, device: torch.device
     ) -> DeepInfoMaxNet:
         params = self._training_params()
-        net = make_net(params, self._layout, scaling, seed, device)
+        net = build_net(params, self._layout, scaling, seed, device)
         self.n_components_ = params["n_components"]
         self.mi_estimator_ = params["mi_estimator"]
         self.critic_width_ = params["critic_width"]

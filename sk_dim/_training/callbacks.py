@@ -8,8 +8,8 @@ import torch
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
-from ._batches import place_on_device
-from ._distributed import value_of_process_0
+from .batches import place_on_device
+from .distributed import value_of_process_0
 
 
 class CosineSchedule(Callback):

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
-from ._runtime import free_memory
-from ._streaming import LoaderData, StreamedData, prefetched, rebatch
+from .._input.streaming import LoaderData, StreamedData, prefetched, rebatch
+from .runtime import free_memory
 
 #: Largest share of the free memory of a GPU that the training data may take
 #: there; the rest is left to the networks, activations and optimizer state.
@@ -157,10 +157,10 @@ class StreamedBatches(TensorBatches):
     """Mini-batches of streamed data, read and converted chunk by chunk.
 
     Each chunk is read in a background thread while the batches of the one
-    before are in use (see :func:`~sk_dim._streaming.prefetched`).
+    before are in use (see :func:`~sk_dim._input.streaming.prefetched`).
 
     Shuffled, the chunks come in a random order with their rows permuted
-    (see :meth:`~sk_dim._streaming.StreamedData.chunks`); the batches are
+    (see :meth:`~sk_dim._input.streaming.StreamedData.chunks`); the batches are
     consecutive rows across chunk boundaries, the last incomplete one
     dropped as in :class:`TensorBatches`.
     """

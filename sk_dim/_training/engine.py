@@ -17,8 +17,9 @@ from skorch.exceptions import DeviceWarning
 from skorch.utils import TeeGenerator
 from torch import nn
 
-from ._batches import make_batches, place_on_device
-from ._distributed import (
+from ..exceptions import TrainingDivergedError
+from .batches import make_batches, place_on_device
+from .distributed import (
     any_across_processes,
     broadcast_buffers,
     data_parallel,
@@ -26,7 +27,6 @@ from ._distributed import (
     rank_and_world,
     rank_share,
 )
-from .exceptions import TrainingDivergedError
 
 #: Training precisions: autocast dtype of each, None for float32.
 PRECISIONS = {"32": None, "bf16": torch.bfloat16, "16-mixed": torch.float16}
@@ -137,7 +137,7 @@ class TrainingNet(NeuralNet):
 
     Under torchrun, each process trains on its share of every batch and
     DistributedDataParallel averages the gradients (see
-    :mod:`sk_dim._distributed`).
+    :mod:`sk_dim._training.distributed`).
 
     The data is one tensor (copied to the GPU when it fits there) sliced into
     batches without per-row collation, or out-of-core data read in chunks;
@@ -175,6 +175,8 @@ class TrainingNet(NeuralNet):
         "module": "module_",
         "criterion": "criterion_",
     }
+    #: Fitted attributes holding a model made of the other fitted networks.
+    grouping_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -235,11 +237,16 @@ class TrainingNet(NeuralNet):
         ]
 
     def fitted_networks(self) -> dict[str, nn.Module]:
-        """The fitted networks by attribute name, for saving and moving them."""
+        """The fitted networks by attribute name, for saving and moving them.
+
+        A module of :attr:`grouping_modules`, which only holds others, is
+        not one of them.
+        """
         return {
             fitted: network
             for fitted in self.shared_modules.values()
-            if (network := getattr(self, fitted, None)) is not None
+            if fitted not in self.grouping_modules
+            and (network := getattr(self, fitted, None)) is not None
         }
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ._checks import describe
-from ._data import Standardize
-from ._distributed import gather_rows
-from ._engine import TrainingNet
+from .._input.checks import describe
+from .._input.scaling import Standardize
+from .._training.distributed import gather_rows
+from .._training.engine import TrainingNet
 
 
 def split_views(

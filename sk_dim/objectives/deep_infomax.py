@@ -1,4 +1,4 @@
-"""Objectives: Deep InfoMax's global and local terms, and the two-view bound."""
+"""The objective of Deep InfoMax: global and local terms, coordinate prediction."""
 
 from __future__ import annotations
 
@@ -7,82 +7,14 @@ import copy
 import torch
 from torch import nn
 
-from ._checks import describe
-from .critics import make_critic
-from .estimators import Estimator
+from ..critics import make_critic
+from ..mi_estimators import Estimator, estimate_mi
 
 __all__ = [
     "CoordinatePredictor",
-    "CrossViewObjective",
     "DeepInfoMaxObjective",
     "coordinate_loss",
-    "estimate_mi",
 ]
-
-
-def estimate_mi(
-    estimator: Estimator,
-    critic: nn.Module,
-    local_features: torch.Tensor,
-    global_vector: torch.Tensor,
-) -> torch.Tensor:
-    """Estimate between (B, L, C) local features and (B, D) global vectors.
-
-    Score estimators read the critic's (B, B, L) scores; an estimator with
-    ``uses_embeddings = True`` reads the critic's two embeddings of the
-    ``B L`` positive pairs instead.
-
-    Parameters
-    ----------
-    estimator : callable
-        See :mod:`sk_dim.estimators`.
-    critic : torch.nn.Module
-        See :mod:`sk_dim.critics`.
-    local_features : torch.Tensor of shape (B, L, C)
-    global_vector : torch.Tensor of shape (B, D)
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar estimate.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sk_dim.critics import DotCritic
-    >>> from sk_dim.estimators import SecondOrder
-    >>> from sk_dim.objectives import estimate_mi
-    >>> x = torch.randn(500, 2)
-    >>> value = estimate_mi(SecondOrder(), DotCritic(2, 2), x[:, None], x)
-    >>> value.shape
-    torch.Size([])
-    """
-    if getattr(estimator, "uses_embeddings", False):
-        if not hasattr(critic, "embed"):
-            raise ValueError(
-                f"The {type(estimator).__name__} estimator reads the two "
-                f"embeddings of a critic, but the {type(critic).__name__} "
-                "scores pairs without them; use a critic that embeds both "
-                "sides, such as 'bilinear', 'separable' or 'encode_and_dot'."
-            )
-        local_embedding, global_embedding = critic.embed(
-            local_features, global_vector
-        )  # (B, L, E), (B, E)
-        global_embedding = global_embedding[:, None].expand(
-            -1, local_embedding.shape[1], -1
-        )  # (B, L, E)
-        return estimator(
-            global_embedding.flatten(0, 1).float(),
-            local_embedding.flatten(0, 1).float(),
-        )
-    scores = critic(local_features, global_vector)
-    expected = (len(global_vector), *local_features.shape[:2])  # (B, B, L)
-    if not isinstance(scores, torch.Tensor) or scores.shape != expected:
-        raise ValueError(
-            f"critic must return scores of shape (B, B, L) = {expected}, got "
-            f"{describe(scores)}."
-        )
-    return estimator(scores.float())
 
 
 def coordinate_loss(logits: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -185,7 +117,7 @@ class DeepInfoMaxObjective(nn.Module):
     estimator : callable
         Maps a (B, B, L) score tensor to a scalar bound, or, with
         ``uses_embeddings = True``, two paired embeddings (N, E) to a scalar
-        (see :mod:`sk_dim.estimators`). Each active term gets its own copy
+        (see :mod:`sk_dim.mi_estimators`). Each active term gets its own copy
         (``global_estimator``, ``local_estimator``), so that the state of an
         estimator such as DV's moving average follows one term.
     critic : str, class or torch.nn.Module
@@ -211,7 +143,7 @@ class DeepInfoMaxObjective(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.estimators import JSD
+    >>> from sk_dim.mi_estimators import JSD
     >>> from sk_dim.objectives import DeepInfoMaxObjective
     >>> objective = DeepInfoMaxObjective(
     ...     JSD(), "encode_and_dot", local_channels=16, local_size=(7, 7),
@@ -332,47 +264,3 @@ class DeepInfoMaxObjective(nn.Module):
             predictor_loss = self.coordinate_predictor(local_map, global_vector)
             loss = loss + self.coordinate_weight * predictor_loss
         return loss
-
-
-class CrossViewObjective(nn.Module):
-    """Mutual-information bound between the codes of two views of each sample.
-
-    The critic scores every pair (code of view a, code of view b) of the
-    batch; the estimator reads those (B, B, 1) scores, whose diagonal holds
-    the positive pairs (Tschannen et al. 2020).
-
-    Parameters
-    ----------
-    estimator : callable
-        See :mod:`sk_dim.estimators`.
-    critic : str, class or torch.nn.Module
-        See :func:`~sk_dim.critics.make_critic`.
-    n_components : int
-        Size of the codes of both views.
-    critic_hidden : int
-        Hidden width of the critics that have hidden layers.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sk_dim.estimators import InfoNCE
-    >>> from sk_dim.objectives import CrossViewObjective
-    >>> objective = CrossViewObjective(InfoNCE(), "bilinear", 4, critic_hidden=8)
-    >>> objective(torch.randn(6, 4), torch.randn(6, 4)).shape
-    torch.Size([])
-    """
-
-    def __init__(self, estimator, critic, n_components: int, critic_hidden: int):
-        super().__init__()
-        self.estimator = estimator
-        self.critic = make_critic(
-            critic,
-            n_components,
-            n_components,
-            embedding_dim=n_components,
-            hidden_features=critic_hidden,
-        )
-
-    def forward(self, codes_a: torch.Tensor, codes_b: torch.Tensor) -> torch.Tensor:
-        """The bound (a scalar) from (B, D) codes of view a and of view b."""
-        return estimate_mi(self.estimator, self.critic, codes_b[:, None], codes_a)

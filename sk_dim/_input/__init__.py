@@ -1,0 +1,1 @@
+"""Input preparation: from what the user passes to validated tensors."""

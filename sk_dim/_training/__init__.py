@@ -1,0 +1,1 @@
+"""The training loop: the skorch engine, callbacks, batches, devices, processes."""
