@@ -1,5 +1,8 @@
 """What the "auto" parameters of DeepInfoMaxTransformer stand for, by data.
 
+The encoder's "auto", a convolutional encoder for images and an MLP for
+rows, is MutualInformationMachine's too.
+
 Colour images (3 channels) get the choices measured best per minute of
 training on CIFAR-10 (docs/benchmarks.md): SimCLR's views, InfoNCE, a Y of
 256 values, critics of 128 hidden units and a constant learning rate. Other
@@ -19,6 +22,7 @@ COLOUR_IMAGES = {
     "critic_width": 128,
     "lr_schedule": "constant",
     "augmentation": "photo",
+    "encoder": "conv",
 }
 #: The "auto" values for other images.
 OTHER_IMAGES = {
@@ -27,9 +31,10 @@ OTHER_IMAGES = {
     "critic_width": 512,
     "lr_schedule": "cosine",
     "augmentation": "crop",
+    "encoder": "conv",
 }
 #: The "auto" values for feature rows.
-ROWS = {**OTHER_IMAGES, "augmentation": None}
+ROWS = {**OTHER_IMAGES, "augmentation": None, "encoder": "mlp"}
 
 
 def auto_values(layout: InputLayout) -> dict:

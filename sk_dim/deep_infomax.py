@@ -21,7 +21,7 @@ from ._training.batches import inference_batch_size, make_batches, to_host
 from ._training.runtime import compute_settings
 from .augmentations import AUGMENTATIONS
 from .critics import CRITICS
-from .encoders import ENCODERS
+from .encoders import MAP_ENCODERS
 from .mi_estimators import MI_ESTIMATORS
 from .prior import PRIORS
 
@@ -299,7 +299,7 @@ class DeepInfoMaxTransformer(
         "gamma": [Interval(Real, 0, None, closed="left")],
         "mi_estimator": [StrOptions({"auto", *MI_ESTIMATORS}), callable],
         "prior": [StrOptions(set(PRIORS))],
-        "encoder": [StrOptions({"auto", "mlp", *ENCODERS}), nn.Module],
+        "encoder": [StrOptions({"auto", *MAP_ENCODERS}), nn.Module],
         "image_shape": [None, tuple, list],
         "channels": [StrOptions({"auto", "first", "last"})],
         "augmentation": [None, StrOptions({"auto", *AUGMENTATIONS}), callable],

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -28,6 +29,7 @@ from ._input.checks import describe
 
 __all__ = [
     "ENCODERS",
+    "MAP_ENCODERS",
     "MIN_IMAGE_SIZE",
     "AlexNetEncoder",
     "ConvEncoder",
@@ -36,6 +38,7 @@ __all__ = [
     "ModuleEncoder",
     "ResNetEncoder",
     "ResidualBlock",
+    "build_encoder",
 ]
 
 #: Smallest height and width the convolutional encoder accepts.
@@ -129,6 +132,9 @@ class _TappedImageEncoder(nn.Module):
     map to the last convolutional map), ``fc`` (to the fully connected layer)
     and ``head`` (to Y), then call ``_measure`` with the input shape.
     """
+
+    takes_images: ClassVar[bool] = True
+    has_local_map: ClassVar[bool] = True
 
     def _measure(self, in_channels: int, image_size: tuple[int, int]) -> None:
         """Set ``local_channels``, ``local_size`` and ``feature_sizes``."""
@@ -397,6 +403,9 @@ class FeedForward(nn.Sequential):
     torch.Size([2, 100])
     """
 
+    takes_images: ClassVar[bool] = False
+    has_local_map: ClassVar[bool] = False
+
     def __init__(
         self, in_features: int, out_features: int, hidden_layer_sizes: Sequence[int]
     ):
@@ -434,6 +443,9 @@ class MLPEncoder(nn.Module):
     >>> local_map.shape, global_vector.shape
     (torch.Size([4, 32, 1, 1]), torch.Size([4, 8]))
     """
+
+    takes_images: ClassVar[bool] = False
+    has_local_map: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -598,9 +610,59 @@ class ModuleEncoder(nn.Module):
         return taps
 
 
-#: Image encoders by the name of the ``encoder`` parameter.
+#: Encoders by name: the ``encoder`` parameter of the estimators, and the
+#: networks of each view of TwoViewInfoMax. Each class says whether it
+#: ``takes_images`` (else rows) and ``has_local_map`` (else it returns only
+#: its output); :func:`build_encoder` builds any of them from the shape of
+#: one sample. A new encoder is one more entry.
 ENCODERS: dict[str, type[nn.Module]] = {
     "conv": ConvEncoder,
     "resnet": ResNetEncoder,
     "alexnet": AlexNetEncoder,
+    "mlp": MLPEncoder,
+    "feedforward": FeedForward,
 }
+
+#: The names of the encoders that give a local map and a global vector.
+MAP_ENCODERS = tuple(name for name, kind in ENCODERS.items() if kind.has_local_map)
+
+
+def build_encoder(
+    name: str, sample_shape: tuple[int, ...], n_outputs: int, **options
+) -> nn.Module:
+    """The encoder ``name`` of :data:`ENCODERS`, for samples of ``sample_shape``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`ENCODERS`.
+    sample_shape : tuple of int
+        ``(C, H, W)`` for images; an encoder of rows reads samples of any
+        shape flattened.
+    n_outputs : int
+        Size of the global vector (of the output, for "feedforward").
+    **options
+        Passed to the encoder's class, such as ``hidden_layer_sizes``.
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Examples
+    --------
+    >>> from sk_dim.encoders import build_encoder
+    >>> build_encoder("conv", (1, 28, 28), 64).local_size
+    (7, 7)
+    >>> build_encoder("mlp", (1, 28, 28), 64, hidden_layer_sizes=(32,)).local_channels
+    32
+    """
+    encoder = ENCODERS[name]
+    if not encoder.takes_images:
+        return encoder(math.prod(sample_shape), n_outputs, **options)
+    if len(sample_shape) != 3:
+        raise ValueError(
+            f"encoder={name!r} needs images: pass 3-D or 4-D X, or 2-D X with "
+            "image_shape=(C, H, W)."
+        )
+    channels, height, width = sample_shape
+    return encoder(channels, (height, width), n_outputs, **options)

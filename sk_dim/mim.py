@@ -13,15 +13,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import TRAINING_CONSTRAINTS, NetEstimator, seeded_torch
+from ._defaults import auto_values
 from ._input.checks import check_hidden_layer_sizes
 from ._input.layout import InputLayout, infer_layout
 from ._input.scaling import Standardize
-from ._nets.mim import LatentModelNet
+from ._nets.mim import LatentModelNet, build_net
 from ._training.batches import inference_batch_size, make_batches, to_host
-from ._training.configuration import engine_arguments
 from ._training.runtime import compute_settings
-from .mim_networks import build_latent_model
-from .objectives.mim import OBJECTIVES, LatentObjective, importance_log_likelihood
+from .encoders import MAP_ENCODERS
+from .objectives.mim import OBJECTIVES, importance_log_likelihood
 
 __all__ = ["MutualInformationMachine"]
 
@@ -59,11 +59,12 @@ class MutualInformationMachine(
         images scaled to it) or a Gaussian around the decoded mean, in the
         standardised space of the data, with a learned variance per feature.
         "auto" is "bernoulli" for data of only 0 and 1, else "gaussian".
-    encoder : {"auto", "mlp", "conv"}, default="auto"
+    encoder : {"auto", "mlp", "conv", "resnet", "alexnet"}, default="auto"
         "mlp": multi-layer perceptrons for encoder and decoder (on flattened
-        images for images); "conv": the DCGAN-like encoder of
-        :class:`~sk_dim.encoders.ConvEncoder` and a transposed-convolution
-        decoder (images of at least 8 pixels). "auto" is "conv" for images.
+        images for images); "conv", "resnet" and "alexnet": an image encoder
+        of :mod:`sk_dim.encoders` (see ``DeepInfoMaxTransformer``) and a
+        transposed-convolution decoder. "auto" is "conv" for images and
+        "mlp" for rows.
     hidden_layer_sizes : tuple of int, default=(512, 512)
         Widths of the hidden layers of the MLP encoder; the MLP decoder has
         them in reverse order.
@@ -184,7 +185,7 @@ class MutualInformationMachine(
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "objective": [StrOptions(set(OBJECTIVES))],
         "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
-        "encoder": [StrOptions({"auto", "mlp", "conv"})],
+        "encoder": [StrOptions({"auto", *MAP_ENCODERS})],
         "hidden_layer_sizes": [tuple, list],
         "image_shape": [None, tuple, list],
         "channels": [StrOptions({"auto", "first", "last"})],
@@ -268,13 +269,7 @@ class MutualInformationMachine(
 
     def _check_training_data(self, X: np.ndarray) -> InputLayout:
         check_hidden_layer_sizes(self.hidden_layer_sizes, allow_empty=False)
-        layout = infer_layout(X, self.image_shape, self.channels)
-        if self.encoder == "conv" and layout.image_shape is None:
-            raise ValueError(
-                "encoder='conv' needs images: pass 3-D or 4-D X, or 2-D X with "
-                "image_shape=(C, H, W)."
-            )
-        return layout
+        return infer_layout(X, self.image_shape, self.channels)
 
     def _fit_scaling(self, X: np.ndarray) -> Standardize:
         """[0, 1] for the Bernoulli likelihood, else the standardisation of DIM."""
@@ -286,24 +281,13 @@ class MutualInformationMachine(
     def _build_net(
         self, scaling: Standardize, seed: int, device: torch.device
     ) -> LatentModelNet:
-        layout = self._layout
-        convolutional = layout.image_shape is not None and self.encoder != "mlp"
-        model = build_latent_model(
-            scaling,
-            layout.image_shape if convolutional else None,
-            int(np.prod(layout.sample_shape)),
-            self.n_components,
-            check_hidden_layer_sizes(self.hidden_layer_sizes, allow_empty=False),
-            self.likelihood_,
-        )
         params = self.get_params(deep=False)
-        return LatentModelNet(
-            module=model,
-            criterion=LatentObjective(self.objective),
-            **engine_arguments(
-                params, seed, device, betas=(0.9, 0.999), auto_precision="32"
-            ),
+        if params["encoder"] == "auto":
+            params["encoder"] = auto_values(self._layout)["encoder"]
+        params["hidden_layer_sizes"] = check_hidden_layer_sizes(
+            self.hidden_layer_sizes, allow_empty=False
         )
+        return build_net(params, self._layout, scaling, self.likelihood_, seed, device)
 
     def transform(self, X):
         """Encode X to the means of q(z|x).

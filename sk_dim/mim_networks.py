@@ -11,14 +11,12 @@ log-density.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ._input.scaling import Standardize
-from .encoders import ConvEncoder, FeedForward, MLPEncoder
 
 __all__ = [
     "BernoulliLikelihood",
@@ -306,50 +304,3 @@ class LatentVariableModel(nn.Module):
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Means and log-variances of the codes of raw inputs."""
         return self.encode(self.prepare(inputs))
-
-
-def build_latent_model(
-    standardize: Standardize,
-    image_shape: tuple[int, int, int] | None,
-    n_features: int,
-    n_components: int,
-    hidden_layer_sizes: Sequence[int],
-    likelihood: str,
-) -> LatentVariableModel:
-    """The MLP model (rows, or images with ``image_shape=None``) or conv model.
-
-    Parameters
-    ----------
-    standardize : Standardize
-        Input scaling.
-    image_shape : tuple of int or None
-        ``(C, H, W)`` for a convolutional encoder and decoder, None for MLPs.
-    n_features : int
-        Values per sample.
-    n_components : int
-        Size of the codes.
-    hidden_layer_sizes : sequence of int
-        Hidden widths of the MLP encoder; the MLP decoder mirrors them.
-    likelihood : {"bernoulli", "gaussian"}
-
-    Returns
-    -------
-    LatentVariableModel
-    """
-    if image_shape is None:
-        body = MLPEncoder(n_features, 2 * n_components, hidden_layer_sizes)
-        decoder = FeedForward(n_components, n_features, hidden_layer_sizes[::-1])
-        sample_shape: tuple[int, ...] = (n_features,)
-    else:
-        channels, height, width = image_shape
-        body = ConvEncoder(channels, (height, width), 2 * n_components)
-        decoder = ConvDecoder(n_components, image_shape)
-        sample_shape = tuple(image_shape)
-    output = (
-        BernoulliLikelihood()
-        if likelihood == "bernoulli"
-        else GaussianLikelihood(sample_shape)
-    )
-    return LatentVariableModel(
-        standardize, GaussianEncoder(body), decoder, output, sample_shape, n_components
-    )

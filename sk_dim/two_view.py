@@ -17,14 +17,11 @@ from ._input.checks import check_float32_range, check_hidden_layer_sizes
 from ._input.layout import InputLayout
 from ._input.scaling import Standardize, fit_standardize
 from ._input.streaming import is_out_of_core
-from ._nets.two_view import TwoViewModel, TwoViewNet, split_views
+from ._nets.two_view import TwoViewNet, build_model, build_net, split_views
 from ._training.batches import inference_batch_size, make_batches, to_host
-from ._training.configuration import engine_arguments
 from ._training.runtime import compute_settings
 from .critics import CRITICS
-from .encoders import FeedForward
-from .mi_estimators import MI_ESTIMATORS, get_estimator
-from .objectives import CrossViewObjective
+from .mi_estimators import MI_ESTIMATORS
 from .views import SplitColumns
 
 __all__ = ["TwoViewInfoMax"]
@@ -365,23 +362,12 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         )
 
     def _build_net(self, scaling, seed: int, device: torch.device) -> TwoViewNet:
-        hidden = check_hidden_layer_sizes(self.hidden_layer_sizes, allow_empty=True)
-        encoders = tuple(
-            FeedForward(size, self.n_components, hidden)
-            for size in self.n_view_features_
-        )
-        objective = CrossViewObjective(
-            get_estimator(self.mi_estimator),
-            self.critic,
-            self.n_components,
-            critic_hidden=self.critic_width,
-        )
         params = self.get_params(deep=False)
-        return TwoViewNet(
-            module=TwoViewModel(self._split(), scaling, encoders),
-            criterion=objective,
-            **engine_arguments(params, seed, device, betas=(0.9, 0.999)),
+        params["hidden_layer_sizes"] = check_hidden_layer_sizes(
+            self.hidden_layer_sizes, allow_empty=True
         )
+        model = build_model(params, self._split(), self.n_view_features_, scaling)
+        return build_net(model, params, seed, device)
 
     def transform(self, X, y=None):
         """Codes of view a, and of view b when y is given.

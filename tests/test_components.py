@@ -206,3 +206,17 @@ def test_discriminator_loss_gradient_penalty():
     assert penalised > plain
     penalised.backward()
     assert all(p.grad is not None for p in discriminator.parameters())
+
+
+def test_one_registry_names_the_encoders_of_every_model():
+    from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine
+    from sk_dim.encoders import ENCODERS, MAP_ENCODERS, build_encoder
+
+    for estimator in (DeepInfoMaxTransformer, MutualInformationMachine):
+        (names, *_) = estimator._parameter_constraints["encoder"]
+        assert names.options == {"auto", *MAP_ENCODERS}
+    assert set(MAP_ENCODERS) == set(ENCODERS) - {"feedforward"}
+    rows = build_encoder("feedforward", (3, 4), 5, hidden_layer_sizes=(8,))
+    assert rows(torch.zeros(2, 12)).shape == (2, 5)
+    with pytest.raises(ValueError, match="encoder='resnet' needs images"):
+        build_encoder("resnet", (12,), 5)

@@ -10,11 +10,11 @@ from torch import distributions, nn
 
 from sk_dim import MutualInformationMachine
 from sk_dim._input.scaling import Standardize
+from sk_dim._nets.mim import build_model
 from sk_dim.mim_networks import (
     BernoulliLikelihood,
     GaussianLikelihood,
     LatentVariableModel,
-    build_latent_model,
     gaussian_log_density,
 )
 from sk_dim.objectives.mim import LatentObjective, importance_log_likelihood
@@ -81,7 +81,7 @@ def _reference_encoder_losses(model, inputs, objective):
 @pytest.mark.parametrize("objective", ["vae", "a-mim"])
 def test_encoder_sample_losses_match_a_loop_reference(objective, likelihood):
     torch.manual_seed(0)
-    model = build_latent_model(identity_scaling(), None, 6, 3, (8,), likelihood)
+    model = build_model(identity_scaling(), "mlp", (6,), 3, (8,), likelihood)
     model.eval()  # batch norm by running statistics, as in the per-sample loop
     inputs = torch.bernoulli(torch.full((5, 6), 0.5))
     torch.manual_seed(1)
@@ -94,7 +94,7 @@ def test_encoder_sample_losses_match_a_loop_reference(objective, likelihood):
 
 def test_mim_averages_encoder_and_decoder_halves():
     torch.manual_seed(0)
-    model = build_latent_model(identity_scaling(), None, 6, 3, (8,), "gaussian")
+    model = build_model(identity_scaling(), "mlp", (6,), 3, (8,), "gaussian")
     model.eval()
     inputs = torch.randn(5, 6)
     torch.manual_seed(1)
@@ -292,10 +292,20 @@ def test_bernoulli_needs_values_in_the_unit_interval(digits):
         model.transform(X)
 
 
+@pytest.mark.parametrize("encoder", ["resnet", "mlp"])
+def test_every_encoder_of_the_registry_serves_images(encoder):
+    images = np.random.default_rng(0).integers(0, 256, (64, 1, 16, 16), np.uint8)
+    model = small(encoder=encoder).fit(images)
+    decoder = type(model.net_.module_.decoder).__name__
+    assert decoder == ("FeedForward" if encoder == "mlp" else "ConvDecoder")
+    assert model.inverse_transform(model.transform(images)).shape == images.shape
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
         ({"encoder": "conv"}, "encoder='conv' needs images"),
+        ({"encoder": "alexnet"}, "encoder='alexnet' needs images"),
         ({"hidden_layer_sizes": (8, 0)}, "hidden_layer_sizes must be"),
         ({"hidden_layer_sizes": ()}, "hidden_layer_sizes must be"),
         ({"objective": "elbo"}, "'objective' parameter"),

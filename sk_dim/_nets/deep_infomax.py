@@ -7,7 +7,6 @@ import math
 from collections.abc import Callable
 from typing import ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -18,7 +17,7 @@ from .._training.distributed import average_gradients
 from .._training.engine import TrainingNet
 from .._training.runtime import free_memory
 from ..augmentations import RandomOcclusion, get_augmentation
-from ..encoders import ENCODERS, MLPEncoder, ModuleEncoder
+from ..encoders import ENCODERS, ModuleEncoder, build_encoder
 from ..mi_estimators import DV, NWJ
 from ..models import DeepInfoMax
 
@@ -138,38 +137,26 @@ class DeepInfoMaxNet(TrainingNet):
         self.optimizer_discriminator_.step()
 
 
-def _encoder_name(params: dict, layout: InputLayout) -> str:
-    name = params["encoder"]
-    if isinstance(name, nn.Module):
-        return "module"
-    if name == "auto":
-        return "mlp" if layout.image_shape is None else "conv"
-    if name in ENCODERS and layout.image_shape is None:
-        raise ValueError(
-            f"encoder={name!r} needs images: pass 3-D or 4-D X, or 2-D X with "
-            "image_shape=(C, H, W)."
-        )
-    return name
+def build_input_encoder(
+    params: dict, layout: InputLayout, standardize: Standardize
+) -> InputEncoder:
+    """The encoder of ``params`` for data of ``layout``, behind its input scaling.
 
-
-def build_encoder(params: dict, layout: InputLayout) -> tuple[nn.Module, str]:
-    """The encoder of ``params`` for data of ``layout``, and its kind.
-
-    The kind is a key of :data:`~sk_dim.encoders.ENCODERS`, ``"mlp"`` or
-    ``"module"`` (a copy of the user's module, adapted by
-    :class:`~sk_dim.encoders.ModuleEncoder`).
+    A name is built by :func:`~sk_dim.encoders.build_encoder`; a module is
+    copied and adapted by :class:`~sk_dim.encoders.ModuleEncoder`.
     """
-    n_components = params["n_components"]
-    kind = _encoder_name(params, layout)
-    if kind == "module":
-        module = copy.deepcopy(params["encoder"])
-        shape = layout.image_shape or layout.sample_shape
-        return ModuleEncoder(module, shape, n_components), kind
-    if kind == "mlp":
-        n_features = int(np.prod(layout.image_shape or layout.sample_shape))
-        return MLPEncoder(n_features, n_components), kind
-    channels, height, width = layout.image_shape
-    return ENCODERS[kind](channels, (height, width), n_components), kind
+    encoder, n_components = params["encoder"], params["n_components"]
+    sample_shape = layout.image_shape or layout.sample_shape
+    if isinstance(encoder, nn.Module):
+        module = ModuleEncoder(copy.deepcopy(encoder), sample_shape, n_components)
+        return InputEncoder(standardize, module, flatten=False)
+    images = ENCODERS[encoder].takes_images
+    return InputEncoder(
+        standardize,
+        build_encoder(encoder, sample_shape, n_components),
+        flatten=not images,
+        channels_last=images,
+    )
 
 
 def resolve_augmentation(
@@ -228,14 +215,8 @@ def build_net(
     device : torch.device
         Where the net trains.
     """
-    encoder, kind = build_encoder(params, layout)
     model = DeepInfoMax(
-        InputEncoder(
-            standardize,
-            encoder,
-            flatten=kind == "mlp",
-            channels_last=kind in ENCODERS,
-        ),
+        build_input_encoder(params, layout, standardize),
         params["mi_estimator"],
         params["critic"],
         alpha=params["alpha"],

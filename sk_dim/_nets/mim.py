@@ -1,10 +1,24 @@
-"""The skorch net of the Mutual Information Machine and of its VAE baseline."""
+"""The skorch net of the Mutual Information Machine (and its VAE), and its builder."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 
+from .._input.layout import InputLayout
+from .._input.scaling import Standardize
+from .._training.configuration import engine_arguments
 from .._training.engine import TrainingNet
+from ..encoders import ENCODERS, FeedForward, build_encoder
+from ..mim_networks import (
+    BernoulliLikelihood,
+    ConvDecoder,
+    GaussianEncoder,
+    GaussianLikelihood,
+    LatentVariableModel,
+)
+from ..objectives.mim import LatentObjective
 
 
 class LatentModelNet(TrainingNet):
@@ -22,3 +36,71 @@ class LatentModelNet(TrainingNet):
     def batch_score(self, batch: torch.Tensor) -> torch.Tensor:
         loss, _ = self.criterion_(self.module_, batch)
         return -loss
+
+
+def build_model(
+    standardize: Standardize,
+    encoder: str,
+    sample_shape: tuple[int, ...],
+    n_components: int,
+    hidden_layer_sizes: tuple[int, ...],
+    likelihood: str,
+) -> LatentVariableModel:
+    """The encoder ``encoder``, its decoder and the likelihood of one model.
+
+    An image encoder (``sample_shape`` is (C, H, W)) gets a
+    transposed-convolution decoder; the MLP encoder (of samples of any
+    shape, flattened) an MLP decoder that mirrors ``hidden_layer_sizes``.
+    ``likelihood`` is "bernoulli" or "gaussian".
+    """
+    if ENCODERS[encoder].takes_images:
+        body = build_encoder(encoder, sample_shape, 2 * n_components)
+        decoder = ConvDecoder(n_components, sample_shape)
+    else:
+        sample_shape = (math.prod(sample_shape),)
+        body = build_encoder(
+            encoder,
+            sample_shape,
+            2 * n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+        )
+        decoder = FeedForward(n_components, *sample_shape, hidden_layer_sizes[::-1])
+    output = (
+        BernoulliLikelihood()
+        if likelihood == "bernoulli"
+        else GaussianLikelihood(sample_shape)
+    )
+    return LatentVariableModel(
+        standardize, GaussianEncoder(body), decoder, output, sample_shape, n_components
+    )
+
+
+def build_net(
+    params: dict,
+    layout: InputLayout,
+    standardize: Standardize,
+    likelihood: str,
+    seed: int,
+    device: torch.device,
+) -> LatentModelNet:
+    """The skorch net of a MutualInformationMachine's ``params``, without callbacks.
+
+    ``params`` has "auto" values resolved: ``encoder`` a name and
+    ``hidden_layer_sizes`` a checked tuple; ``likelihood`` is
+    "bernoulli" or "gaussian".
+    """
+    model = build_model(
+        standardize,
+        params["encoder"],
+        layout.image_shape or layout.sample_shape,
+        params["n_components"],
+        params["hidden_layer_sizes"],
+        likelihood,
+    )
+    return LatentModelNet(
+        module=model,
+        criterion=LatentObjective(params["objective"]),
+        **engine_arguments(
+            params, seed, device, betas=(0.9, 0.999), auto_precision="32"
+        ),
+    )

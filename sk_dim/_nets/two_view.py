@@ -1,4 +1,4 @@
-"""The networks and skorch net of TwoViewInfoMax."""
+"""The networks and skorch net of TwoViewInfoMax, and their builders."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from torch import nn
 
 from .._input.checks import describe
 from .._input.scaling import Standardize
+from .._training.configuration import engine_arguments
 from .._training.distributed import gather_rows
 from .._training.engine import TrainingNet
+from ..encoders import build_encoder
+from ..mi_estimators import get_estimator
+from ..objectives.two_view import CrossViewObjective
 
 
 def split_views(
@@ -92,3 +96,39 @@ class TwoViewNet(TrainingNet):
 
     def batch_score(self, batch: torch.Tensor) -> torch.Tensor:
         return self.criterion_(*self.module_(batch))
+
+
+def build_model(
+    params: dict,
+    views: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    view_sizes: list[int],
+    scalings: tuple[Standardize, Standardize],
+) -> TwoViewModel:
+    """The view function, scalings and one "feedforward" encoder per view."""
+    encoders = tuple(
+        build_encoder(
+            "feedforward",
+            (size,),
+            params["n_components"],
+            hidden_layer_sizes=params["hidden_layer_sizes"],
+        )
+        for size in view_sizes
+    )
+    return TwoViewModel(views, scalings, encoders)
+
+
+def build_net(
+    model: TwoViewModel, params: dict, seed: int, device: torch.device
+) -> TwoViewNet:
+    """The skorch net training ``model`` with the critic and estimator of ``params``."""
+    objective = CrossViewObjective(
+        get_estimator(params["mi_estimator"]),
+        params["critic"],
+        params["n_components"],
+        critic_hidden=params["critic_width"],
+    )
+    return TwoViewNet(
+        module=model,
+        criterion=objective,
+        **engine_arguments(params, seed, device, betas=(0.9, 0.999)),
+    )
