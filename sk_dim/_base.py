@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from ._input.layout import InputLayout, as_tensor
 from ._input.scaling import Standardize, fit_standardize
 from ._input.streaming import StreamedData, is_out_of_core, streamed
 from ._persistence import load_model, save_model
+from ._training.batches import inference_batch_size, make_batches, to_host
 from ._training.configuration import training_callbacks
 from ._training.distributed import local_device, rank_and_world, start_process_group
 from ._training.engine import PRECISIONS, TrainingNet, check_precision
@@ -96,6 +97,11 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return resolved
 
 
+def draw_seed(random_state) -> int:
+    """A seed of torch's random state drawn from ``random_state``."""
+    return check_random_state(random_state).randint(np.iinfo(np.int32).max)
+
+
 @contextlib.contextmanager
 def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
     """Seed torch's random state (and ``device``'s) inside the block only."""
@@ -143,7 +149,7 @@ class NetEstimator(BaseEstimator):
             X = self._training_data(X, y, reset=True)
             layout = self._check_training_data(X)
             rng = check_random_state(self.random_state)
-            seed = rng.randint(np.iinfo(np.int32).max)
+            seed = draw_seed(rng)
             X, X_valid = self._hold_out(X, rng)
             self._set_up(layout)
             self.batch_size_ = self._clip_batch_size(len(X))
@@ -180,8 +186,7 @@ class NetEstimator(BaseEstimator):
             X = self._training_data(X, y, reset=first_call)
             if first_call:
                 self._set_up(self._check_training_data(X))
-                rng = check_random_state(self.random_state)
-                seed = rng.randint(np.iinfo(np.int32).max)
+                seed = draw_seed(self.random_state)
             else:
                 seed = self.net_.seed + self.n_iter_
                 # where the net is: moved by to(), or loaded on another device
@@ -426,10 +431,32 @@ class NetEstimator(BaseEstimator):
 
         return X.with_converter(convert)
 
-    def _input_data(self, X) -> tuple:
-        """X validated for inference (see :meth:`_tensor_data`), and the device."""
-        X = self._validate_input(X, reset=False)
-        return self._tensor_data(X), torch.device(self.net_.device)
+    def _input_data(self, X):
+        """X validated for inference, as :meth:`_tensor_data` gives it."""
+        return self._tensor_data(self._validate_input(X, reset=False))
+
+    def _inference(
+        self, data, compute: Callable[[torch.Tensor], torch.Tensor]
+    ) -> np.ndarray:
+        """``compute`` of each batch of ``data``, rows of one float32 array.
+
+        The batches go to the net's device; gradients are off and the
+        device's compute settings on.
+        """
+        device = torch.device(self.net_.device)
+        batches = make_batches(data, inference_batch_size(device), device=device)
+        with torch.inference_mode(), compute_settings(device):
+            results = (compute(batch).float() for batch, _ in batches)
+            return to_host(results, len(data))
+
+    def _held_out_score(self, data) -> float:
+        """The net's held-out score of ``data`` (see ``TrainingNet.held_out_score``)."""
+        if len(data) < 2:
+            raise ValueError(
+                "score needs at least 2 samples to form negative pairs, got 1."
+            )
+        with compute_settings(torch.device(self.net_.device)):
+            return self.net_.held_out_score(data, self.batch_size)
 
     def to(self, device):
         """Move the fitted model to ``device``; it then runs and trains there.

@@ -17,8 +17,6 @@ from ._defaults import resolve_auto
 from ._input.layout import InputLayout, infer_layout
 from ._input.scaling import Standardize
 from ._nets.deep_infomax import DeepInfoMaxNet, build_net
-from ._training.batches import inference_batch_size, make_batches, to_host
-from ._training.runtime import compute_settings
 from .augmentations import AUGMENTATIONS
 from .critics import CRITICS
 from .encoders import MAP_ENCODERS
@@ -420,21 +418,14 @@ class DeepInfoMaxTransformer(
             default ``output="global"``.
         """
         check_is_fitted(self)
-        data, device = self._input_data(X)
+        data = self._input_data(X)
         self._check_net_params()
-        encoder = self.net_.module_
-        encoder.eval()
-        batches = make_batches(data, inference_batch_size(device), device=device)
-
-        def encoded():
-            for batch, _ in batches:
-                if self.output == "global":
-                    yield encoder(batch)[1].float()
-                else:
-                    yield encoder.features(batch)[self.output].flatten(1).float()
-
-        with torch.inference_mode(), compute_settings(device):
-            return to_host(encoded(), len(data))
+        encoder = self.net_.module_.eval()
+        if self.output == "global":
+            return self._inference(data, lambda batch: encoder(batch)[1])
+        return self._inference(
+            data, lambda batch: encoder.features(batch)[self.output].flatten(1)
+        )
 
     def _check_net_params(self) -> None:
         encoder = self.net_.module.encoder  # also before the net is initialised
@@ -468,13 +459,7 @@ class DeepInfoMaxTransformer(
             divergence).
         """
         check_is_fitted(self)
-        data, device = self._input_data(X)
-        if len(data) < 2:
-            raise ValueError(
-                "score needs at least 2 samples to form negative pairs, got 1."
-            )
-        with compute_settings(device):
-            return self.net_.held_out_score(data, self.batch_size)
+        return self._held_out_score(self._input_data(X))
 
     @property
     def _n_features_out(self) -> int:

@@ -25,9 +25,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from torch import nn
 
+from ._base import draw_seed
 from .critics import ConcatCritic
 from .mi_estimators import DV, dv_bound
 
@@ -201,7 +202,7 @@ def _check_rows_and_seed(
     lengths = {name: len(array) for name, array in zip(arrays, checked, strict=True)}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"The arrays must have as many rows, got {lengths}.")
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    seed = draw_seed(random_state)
     return checked, seed
 
 

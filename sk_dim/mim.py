@@ -8,18 +8,15 @@ from typing import ClassVar
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import TRAINING_CONSTRAINTS, NetEstimator, seeded_torch
+from ._base import TRAINING_CONSTRAINTS, NetEstimator, draw_seed, seeded_torch
 from ._defaults import auto_values
 from ._input.checks import check_hidden_layer_sizes
 from ._input.layout import InputLayout, infer_layout
 from ._input.scaling import Standardize
 from ._nets.mim import LatentModelNet, build_net
-from ._training.batches import inference_batch_size, make_batches, to_host
-from ._training.runtime import compute_settings
 from .encoders import MAP_ENCODERS
 from .objectives.mim import OBJECTIVES, importance_log_likelihood
 
@@ -302,10 +299,8 @@ class MutualInformationMachine(
         Z : ndarray of shape (n_samples, n_components), dtype float32
         """
         check_is_fitted(self)
-        data, device = self._input_data(X)
         model = self.net_.module_.eval()
-        codes = (model(batch)[0] for batch, _ in self._batches(data, device))
-        return to_host(codes, len(data))
+        return self._inference(self._input_data(X), lambda batch: model(batch)[0])
 
     def inverse_transform(self, Z):
         """Decode codes to the mean of p(x|z), in the layout and scale of X.
@@ -347,8 +342,7 @@ class MutualInformationMachine(
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        with seeded_torch(seed, torch.device(self.net_.device)):
+        with seeded_torch(draw_seed(random_state), torch.device(self.net_.device)):
             codes = torch.randn(n_samples, self.n_components)
             return self._decode(codes, sample=True)
 
@@ -372,7 +366,6 @@ class MutualInformationMachine(
         log_likelihood : ndarray of shape (n_samples,), dtype float64
         """
         check_is_fitted(self)
-        data, device = self._input_data(X)
         model = self.net_.module_.eval()
         log_jacobian = 0.0
         if self.likelihood_ == "gaussian":
@@ -381,12 +374,12 @@ class MutualInformationMachine(
         generator = torch.Generator().manual_seed(self.net_.seed)
         noise = torch.randn(
             N_IMPORTANCE_SAMPLES, self.n_components, generator=generator
-        ).to(device)
-        scores = [
-            importance_log_likelihood(model, model.prepare(batch), noise).cpu()
-            for batch, _ in self._batches(data, device)
-        ]
-        return torch.cat(scores).double().numpy() + log_jacobian
+        ).to(self.net_.device)
+        scores = self._inference(
+            self._input_data(X),
+            lambda batch: importance_log_likelihood(model, model.prepare(batch), noise),
+        )
+        return scores.astype(np.float64) + log_jacobian
 
     def score(self, X, y=None):
         """Mean importance-sampled log-likelihood of X (see ``score_samples``).
@@ -405,30 +398,18 @@ class MutualInformationMachine(
         """
         return float(np.mean(self.score_samples(X)))
 
-    def _batches(self, data, device: torch.device):
-        """Inference batches of ``data`` on ``device``.
-
-        Gradients are off and the device's compute settings on until the
-        batches are exhausted.
-        """
-        batches = make_batches(data, inference_batch_size(device), device=device)
-        with torch.inference_mode(), compute_settings(device):
-            yield from batches
-
     def _decode(self, codes: torch.Tensor, sample: bool) -> np.ndarray:
         """Means (or samples) of p(x|z) for codes, in the layout and scale of X."""
         model = self.net_.module_.eval()
-        device = torch.device(self.net_.device)
-        outputs = []
-        for batch, _ in self._batches(codes, device):
+        likelihood = model.likelihood
+
+        def decode(batch: torch.Tensor) -> torch.Tensor:
             parameters = model.decode(batch)
-            values = (
-                model.likelihood.sample(parameters)
-                if sample
-                else model.likelihood.mean(parameters)
-            )
-            outputs.append(model.standardize.invert(values).cpu())
-        return self._to_input_layout(torch.cat(outputs))
+            if sample:
+                return model.standardize.invert(likelihood.sample(parameters))
+            return model.standardize.invert(likelihood.mean(parameters))
+
+        return self._to_input_layout(torch.from_numpy(self._inference(codes, decode)))
 
     def _to_input_layout(self, values: torch.Tensor) -> np.ndarray:
         layout = self._layout

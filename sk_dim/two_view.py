@@ -18,8 +18,6 @@ from ._input.layout import InputLayout
 from ._input.scaling import Standardize, fit_standardize
 from ._input.streaming import is_out_of_core
 from ._nets.two_view import TwoViewNet, build_model, build_net, split_views
-from ._training.batches import inference_batch_size, make_batches, to_host
-from ._training.runtime import compute_settings
 from .critics import CRITICS
 from .mi_estimators import MI_ESTIMATORS
 from .views import SplitColumns
@@ -392,8 +390,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
                 "call transform(X)."
             )
         if self.views is not None:
-            data, _ = self._input_data(X)
-            return self._encode(data, 0, split=True)
+            return self._encode(self._input_data(X), 0, split=True)
         self._check_in_memory_views(X, y)
         X = self._validate_input(X, reset=False)
         codes_a = self._encode(torch.from_numpy(np.asarray(X, np.float32)), 0)
@@ -405,14 +402,12 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
     def _encode(self, data, index: int, split: bool = False) -> np.ndarray:
         """Codes of view ``index`` of ``data``: that view, or rows to split."""
         model = self.net_.module_.eval()
-        device = torch.device(self.net_.device)
-        batches = make_batches(data, inference_batch_size(device), device=device)
-        with torch.inference_mode(), compute_settings(device):
-            codes = (
-                model.encode(model.split(batch)[index] if split else batch, index)
-                for batch, _ in batches
-            )
-            return to_host((code.float() for code in codes), len(data))
+        return self._inference(
+            data,
+            lambda batch: model.encode(
+                model.split(batch)[index] if split else batch, index
+            ),
+        )
 
     def score(self, X, y=None):
         """Held-out bound on I(code a; code b), averaged over full batches.
@@ -431,14 +426,9 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
             are not comparable.
         """
         check_is_fitted(self)
-        data = self._tensor_data(self._training_data(X, y, reset=False))
-        if len(data) < 2:
-            raise ValueError(
-                "score needs at least 2 samples to form negative pairs, got 1."
-            )
-        device = torch.device(self.net_.device)
-        with compute_settings(device):
-            return self.net_.held_out_score(data, self.batch_size)
+        return self._held_out_score(
+            self._tensor_data(self._training_data(X, y, reset=False))
+        )
 
     @property
     def _n_features_out(self) -> int:
