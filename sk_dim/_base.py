@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable, Iterator
-from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
-    StrOptions,
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -28,30 +26,10 @@ from ._persistence import load_model, save_model
 from ._training.batches import inference_batch_size, make_batches, to_host
 from ._training.configuration import training_callbacks
 from ._training.distributed import local_device, rank_and_world, start_process_group
-from ._training.engine import PRECISIONS, TrainingNet, check_precision
+from ._training.engine import TrainingNet, check_precision
 from ._training.runtime import compute_settings
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
-
-#: Constraints of the training parameters that every NetEstimator declares.
-TRAINING_CONSTRAINTS = {
-    "lr": [Interval(Real, 0, None, closed="neither")],
-    "lr_schedule": [StrOptions({"cosine", "constant"})],
-    "batch_size": [Interval(Integral, 2, None, closed="left")],
-    "max_epochs": [Interval(Integral, 1, None, closed="left")],
-    "max_time": [None, Interval(Real, 0, None, closed="neither")],
-    "tol": [Interval(Real, 0, None, closed="left")],
-    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-    "early_stopping": ["boolean"],
-    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-    "chunk_size": [None, Interval(Integral, 1, None, closed="left")],
-    "callbacks": [None, list],
-    "device": [str, torch.device],
-    "compile": ["boolean"],
-    "precision": [StrOptions(set(PRECISIONS) | {"auto"})],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-}
 
 
 @contextlib.contextmanager
@@ -114,7 +92,8 @@ def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
 class NetEstimator(BaseEstimator):
     """An estimator whose ``fit`` trains the networks of a :class:`TrainingNet`.
 
-    A subclass declares the parameters of :data:`TRAINING_CONSTRAINTS` and
+    A subclass takes the parameters of
+    :data:`~sk_dim._training.parameters.TRAINING_CONSTRAINTS` and
     defines :meth:`_build_net`. It may refine
     :meth:`_check_training_data`, :meth:`_fit_scaling` and
     :meth:`_check_net_params`, and the training data of ``fit(X, y)`` in

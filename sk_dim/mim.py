@@ -11,12 +11,17 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import TRAINING_CONSTRAINTS, NetEstimator, draw_seed, seeded_torch
+from ._base import NetEstimator, draw_seed, seeded_torch
 from ._defaults import auto_values
 from ._input.checks import check_hidden_layer_sizes
 from ._input.layout import InputLayout, infer_layout
 from ._input.scaling import Standardize
 from ._nets.mim import LatentModelNet, build_net
+from ._training.parameters import (
+    TRAINING_CONSTRAINTS,
+    document_training_parameters,
+    store_parameters,
+)
 from .encoders import MAP_ENCODERS
 from .objectives.mim import OBJECTIVES, importance_log_likelihood
 
@@ -26,6 +31,14 @@ __all__ = ["MutualInformationMachine"]
 N_IMPORTANCE_SAMPLES = 16
 
 
+@document_training_parameters(
+    betas="0.9, 0.999",
+    watched="negative loss",
+    seeded="the initialisation, batch order and the samples of the fit and of "
+    "``score``",
+    precision_auto='"auto" is "32" on every device: the log-densities sum a '
+    "term per input value, which bfloat16 would round away.",
+)
 class MutualInformationMachine(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
 ):
@@ -70,57 +83,7 @@ class MutualInformationMachine(
     channels : {"auto", "first", "last"}, default="auto"
         Position of the channel axis of a 4-D X, as in
         :class:`~sk_dim.DeepInfoMaxTransformer`.
-    lr : float, default=1e-3
-        Learning rate of Adam.
-    lr_schedule : {"cosine", "constant"}, default="cosine"
-        "cosine" anneals the learning rate to zero over the steps of the fit.
-    batch_size : int, default=128
-        Samples per training step.
-        Clipped, with a warning, to the training samples when there are fewer.
-    max_epochs : int, default=20
-        Most passes over the training data.
-    max_time : float or None, default=None
-        Most seconds of training, counted from the first step; the fit
-        stops within the epoch where they run out (which counts in
-        ``n_iter_``), and the cosine schedule is spread over the time, or
-        over ``max_epochs`` if they end first. None: no time limit.
-    tol : float, default=1e-2
-        Smallest decrease of the epoch's mean loss (or increase of the
-        held-out score with ``early_stopping``) that counts as progress.
-    n_iter_no_change : int, default=3
-        Training stops after this many epochs in a row without progress.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, watch the negative loss
-        on it and keep the weights of its best epoch.
-    validation_fraction : float, default=0.1
-        Share of the data held out with ``early_stopping``.
-    chunk_size : int or None, default=None
-        Rows read at a time from out-of-core X (a memmap, an HDF5 or zarr
-        array, a torch Dataset or DataLoader): training shuffles the order of
-        the chunks and the rows within each, and the input scaling is learnt
-        from a random sample of this many rows; the next chunk is read in a
-        background thread while one trains. None reads about 256 MB at a
-        time. Arrays in memory are used whole.
-    callbacks : list of skorch callbacks or (name, callback) pairs, \
-            default=None
-        Extra callbacks of the training loop; each fit uses copies.
-    device : str or torch.device, default="auto"
-        Where to train: "auto" picks CUDA when available.
-    compile : bool, default=False
-        Compile each training step with ``torch.compile``.
-    precision : {"auto", "32", "bf16", "16-mixed"}, default="auto"
-        Arithmetic of the training steps: "32" float32; "bf16" bfloat16
-        autocast (on the CPU too, where it is faster on processors with
-        native bfloat16 instructions); "16-mixed" float16 autocast with a
-        gradient scaler (CUDA only). "auto" is "32" on every device: the
-        log-densities sum a term per input value, which bfloat16 would round
-        away. The chosen one is
-        ``precision_``. ``transform`` and ``score`` compute in float32.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation, batch order and the samples of the fit and
-        of ``score``. The global torch random state is left untouched.
-    verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar with the loss.
+    <training parameters>
 
     Attributes
     ----------
@@ -217,29 +180,7 @@ class MutualInformationMachine(
         random_state=None,
         verbose=0,
     ):
-        self.n_components = n_components
-        self.objective = objective
-        self.likelihood = likelihood
-        self.encoder = encoder
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.image_shape = image_shape
-        self.channels = channels
-        self.lr = lr
-        self.lr_schedule = lr_schedule
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.max_time = max_time
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.chunk_size = chunk_size
-        self.callbacks = callbacks
-        self.device = device
-        self.compile = compile
-        self.precision = precision
-        self.random_state = random_state
-        self.verbose = verbose
+        store_parameters(self, locals())
 
     def _check_array(self, X, reset: bool) -> np.ndarray:
         """Validate X; on ``reset``, also pick ``likelihood_`` from it.

@@ -12,12 +12,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
-from ._base import TRAINING_CONSTRAINTS, NetEstimator
+from ._base import NetEstimator
 from ._input.checks import check_float32_range, check_hidden_layer_sizes
 from ._input.layout import InputLayout
 from ._input.scaling import Standardize, fit_standardize
 from ._input.streaming import is_out_of_core
 from ._nets.two_view import TwoViewNet, build_model, build_net, split_views
+from ._training.parameters import (
+    TRAINING_CONSTRAINTS,
+    document_training_parameters,
+    store_parameters,
+)
 from .critics import CRITICS
 from .mi_estimators import MI_ESTIMATORS
 from .views import SplitColumns
@@ -25,6 +30,12 @@ from .views import SplitColumns
 __all__ = ["TwoViewInfoMax"]
 
 
+@document_training_parameters(
+    notes={"batch_size": "The other samples of a batch are the negatives."},
+    betas="0.9, 0.999",
+    watched="bound",
+    seeded="the initialisation and batch order",
+)
 class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator):
     """Maximise a bound on the mutual information between codes of two views.
 
@@ -65,56 +76,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         paper's encoders are (300, 300) with 100 outputs.
     critic_width : int, default=200
         Hidden width of the "separable" and "concat" critics.
-    lr : float, default=1e-3
-        Learning rate of Adam.
-    lr_schedule : {"cosine", "constant"}, default="cosine"
-        "cosine" anneals the learning rate to zero over the steps of the fit.
-    batch_size : int, default=128
-        Samples per step; the other samples of a batch are the negatives.
-        Clipped, with a warning, to the training samples when there are fewer.
-    max_epochs : int, default=10
-        Most passes over the training data.
-    max_time : float or None, default=None
-        Most seconds of training, counted from the first step; the fit
-        stops within the epoch where they run out (which counts in
-        ``n_iter_``), and the cosine schedule is spread over the time, or
-        over ``max_epochs`` if they end first. None: no time limit.
-    tol : float, default=1e-2
-        Smallest decrease of the epoch's mean loss (or increase of the
-        held-out bound with ``early_stopping``) that counts as progress.
-    n_iter_no_change : int, default=3
-        Training stops after this many epochs in a row without progress.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, watch the bound on it
-        and keep the weights of its best epoch.
-    validation_fraction : float, default=0.1
-        Share of the data held out with ``early_stopping``.
-    chunk_size : int or None, default=None
-        Rows read at a time from out-of-core X (a memmap, an HDF5 or zarr
-        array, a torch Dataset or DataLoader): training shuffles the order of
-        the chunks and the rows within each, and the input scaling is learnt
-        from a random sample of this many rows; the next chunk is read in a
-        background thread while one trains. None reads about 256 MB at a
-        time. Arrays in memory are used whole.
-    callbacks : list of skorch callbacks or (name, callback) pairs, \
-            default=None
-        Extra callbacks of the training loop; each fit uses copies.
-    device : str or torch.device, default="auto"
-        Where to train: "auto" picks CUDA when available.
-    compile : bool, default=False
-        Compile each training step with ``torch.compile``.
-    precision : {"auto", "32", "bf16", "16-mixed"}, default="auto"
-        Arithmetic of the training steps: "32" float32; "bf16" bfloat16
-        autocast (on the CPU too, where it is faster on processors with
-        native bfloat16 instructions); "16-mixed" float16 autocast with a
-        gradient scaler (CUDA only). "auto" is "bf16" on CUDA devices that support
-        it and "32" elsewhere. The chosen one is
-        ``precision_``. ``transform`` and ``score`` compute in float32.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation and batch order; the global torch random
-        state is left untouched.
-    verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar with the loss.
+    <training parameters>
 
     Attributes
     ----------
@@ -219,28 +181,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         random_state=None,
         verbose=0,
     ):
-        self.n_components = n_components
-        self.views = views
-        self.mi_estimator = mi_estimator
-        self.critic = critic
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.critic_width = critic_width
-        self.lr = lr
-        self.lr_schedule = lr_schedule
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.max_time = max_time
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.chunk_size = chunk_size
-        self.callbacks = callbacks
-        self.device = device
-        self.compile = compile
-        self.precision = precision
-        self.random_state = random_state
-        self.verbose = verbose
+        store_parameters(self, locals())
 
     def fit(self, X, y=None):
         """Fit the encoders of both views.
