@@ -18,8 +18,9 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._input.checks import check_float32_range
-from ._input.layout import InputLayout, as_tensor
+from ._input.checks import SampleCheck
+from ._input.layout import InputLayout
+from ._input.prepare import model_input
 from ._input.scaling import Standardize, fit_standardize
 from ._input.streaming import StreamedData, is_out_of_core, streamed
 from ._persistence import load_model, save_model
@@ -374,12 +375,12 @@ class NetEstimator(BaseEstimator):
                 )
 
     def _check_array(self, X, reset: bool) -> np.ndarray:
-        """An in-memory array, or chunk of streamed data, validated."""
+        """An in-memory array, or the sample of out-of-core data, validated."""
         # rows for a model of images, or images for a model of rows (1-D X
         # gets scikit-learn's advice to reshape it)
         ndim = len(getattr(X, "shape", ()))
         if not reset and ndim >= 2 and ndim != len(self.input_shape_) + 1:
-            raise self._shape_error(tuple(X.shape[1:]))
+            raise self._sample_check(self.input_shape_).shape_error(X.shape[1:])
         X = validate_data(
             self,
             X,
@@ -388,27 +389,24 @@ class NetEstimator(BaseEstimator):
             dtype="numeric",
             ensure_min_samples=2 if reset else 1,
         )
-        check_float32_range(X)
-        if not reset and tuple(X.shape[1:]) != self.input_shape_:
-            raise self._shape_error(tuple(X.shape[1:]))
+        if reset:
+            self._choose_from_input(X)
+        check = self._sample_check(X.shape[1:] if reset else self.input_shape_)
+        if tuple(X.shape[1:]) != check.sample_shape:
+            raise check.shape_error(tuple(X.shape[1:]))
+        check.check_values(X)
         return X
 
-    def _shape_error(self, sample_shape: tuple[int, ...]) -> ValueError:
-        return ValueError(
-            f"X has samples of shape {sample_shape}, but {type(self).__name__} "
-            f"was fitted on samples of shape {self.input_shape_}."
-        )
+    def _choose_from_input(self, X: np.ndarray) -> None:
+        """Set what the first validated input decides (nothing here)."""
+
+    def _sample_check(self, sample_shape: tuple[int, ...]) -> SampleCheck:
+        """What each sample must be: of ``sample_shape``, in float32's range."""
+        return SampleCheck(type(self).__name__, tuple(sample_shape))
 
     def _tensor_data(self, X):
-        """X as a tensor in the model's layout; streamed X converted chunk by chunk."""
-        if isinstance(X, np.ndarray):
-            return as_tensor(X, self._layout)
-        layout = self._layout
-
-        def convert(chunk: np.ndarray) -> torch.Tensor:
-            return as_tensor(self._check_array(chunk, reset=False), layout)
-
-        return X.with_converter(convert)
+        """X as the model's tensors; out-of-core X checked chunk by chunk."""
+        return model_input(X, self._layout, self._sample_check(self.input_shape_))
 
     def _input_data(self, X):
         """X validated for inference, as :meth:`_tensor_data` gives it."""

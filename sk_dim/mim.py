@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import NetEstimator, draw_seed, seeded_torch
 from ._defaults import auto_values
-from ._input.checks import check_hidden_layer_sizes
+from ._input.checks import SampleCheck, check_hidden_layer_sizes
 from ._input.layout import InputLayout, infer_layout
 from ._input.scaling import Standardize
 from ._nets.mim import LatentModelNet, build_net
@@ -182,28 +182,26 @@ class MutualInformationMachine(
     ):
         store_parameters(self, locals())
 
-    def _check_array(self, X, reset: bool) -> np.ndarray:
-        """Validate X; on ``reset``, also pick ``likelihood_`` from it.
+    def _choose_from_input(self, X: np.ndarray) -> None:
+        """Pick ``likelihood_``: Bernoulli for "auto" when X holds only 0 and 1."""
+        binary = bool(np.all((X == 0) | (X == 1)))
+        auto = "bernoulli" if binary else "gaussian"
+        self.likelihood_ = auto if self.likelihood == "auto" else self.likelihood
 
-        A Bernoulli likelihood needs values in [0, 1] (uint8 images are
-        scaled to it). Of out-of-core X, ``likelihood="auto"`` reads the
-        sample that the scaling is learnt from, and every chunk is checked
-        as it is read.
+    def _sample_check(self, sample_shape: tuple[int, ...]) -> SampleCheck:
+        """Samples of ``sample_shape``; in [0, 1] for a Bernoulli likelihood.
+
+        Of out-of-core X, ``likelihood="auto"`` reads the sample that the
+        scaling is learnt from, and every chunk is checked as it is read.
         """
-        X = super()._check_array(X, reset)
-        if reset:
-            binary = bool(np.all((X == 0) | (X == 1)))
-            auto = "bernoulli" if binary else "gaussian"
-            self.likelihood_ = auto if self.likelihood == "auto" else self.likelihood
-        if self.likelihood_ == "bernoulli" and X.dtype != np.uint8:
-            low, high = float(X.min()), float(X.max())
-            if low < 0 or high > 1:
-                raise ValueError(
-                    "likelihood='bernoulli' needs X in [0, 1] (or uint8 images), "
-                    f"got values from {low:g} to {high:g}; scale X or use "
-                    "likelihood='gaussian'."
-                )
-        return X
+        if self.likelihood_ != "bernoulli":
+            return super()._sample_check(sample_shape)
+        return SampleCheck(
+            type(self).__name__,
+            tuple(sample_shape),
+            unit_interval="likelihood='bernoulli'",
+            alternative="likelihood='gaussian'",
+        )
 
     def _check_training_data(self, X: np.ndarray) -> InputLayout:
         check_hidden_layer_sizes(self.hidden_layer_sizes, allow_empty=False)

@@ -1,11 +1,13 @@
-"""Checks of parameters, and descriptions of values for error messages."""
+"""Checks of parameters and inputs, and descriptions of values for messages."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
 import torch
+from sklearn.utils import check_array
 
 
 def describe(value) -> str:
@@ -47,3 +49,56 @@ def check_float32_range(X: np.ndarray, name: str = "X") -> None:
             f"float32, where it would become inf. Rescale {name} (for example "
             "with sklearn.preprocessing.StandardScaler) before passing it."
         )
+
+
+@dataclass(frozen=True)
+class SampleCheck:
+    """What every later input of a fitted model must be, checked without it.
+
+    Parameters
+    ----------
+    owner : str
+        The estimator's name, for messages.
+    sample_shape : tuple of int
+        The shape of the samples the model was fitted on.
+    unit_interval : str or None, default=None
+        When set, values must lie in [0, 1] (uint8 images are scaled to
+        it): the parameter that needs them, as in "likelihood='bernoulli'".
+    alternative : str, default=""
+        The parameter value that takes other values, for the message.
+    """
+
+    owner: str
+    sample_shape: tuple[int, ...]
+    unit_interval: str | None = None
+    alternative: str = ""
+
+    def shape_error(self, sample_shape: tuple[int, ...]) -> ValueError:
+        """The error for samples of another shape than the fitted ones."""
+        return ValueError(
+            f"X has samples of shape {sample_shape}, but {self.owner} was "
+            f"fitted on samples of shape {self.sample_shape}."
+        )
+
+    def check_values(self, X: np.ndarray) -> None:
+        """Refuse values beyond float32, or outside [0, 1] when it is needed."""
+        check_float32_range(X)
+        if self.unit_interval is None or X.dtype == np.uint8 or X.size == 0:
+            return
+        low, high = float(X.min()), float(X.max())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"{self.unit_interval} needs X in [0, 1] (or uint8 images), got "
+                f"values from {low:g} to {high:g}; scale X or use "
+                f"{self.alternative}."
+            )
+
+    def __call__(self, X) -> np.ndarray:
+        """A chunk of out-of-core data, checked as scikit-learn checks arrays."""
+        X = check_array(
+            X, allow_nd=True, dtype="numeric", ensure_min_samples=1, input_name="X"
+        )
+        if tuple(X.shape[1:]) != self.sample_shape:
+            raise self.shape_error(tuple(X.shape[1:]))
+        self.check_values(X)
+        return X
