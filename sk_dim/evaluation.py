@@ -20,7 +20,6 @@ from numbers import Real
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -30,7 +29,7 @@ from torch import nn
 
 from ._base import draw_seed
 from .critics import ConcatCritic
-from .mi_estimators import DV, dv_bound
+from .mi_estimators import DV, dv_bound, dv_estimate, jsd_estimate
 
 __all__ = ["linear_probe", "mutual_information", "neural_dependency_measure"]
 
@@ -386,18 +385,10 @@ def neural_dependency_measure(
         marginal = discriminator(shuffle_columns(y, generator)).squeeze(1)  # (B,)
         return joint, marginal
 
-    def jsd_loss(y: torch.Tensor) -> torch.Tensor:
-        joint, marginal = scores(y)
-        return F.softplus(-joint).mean() + F.softplus(marginal).mean()
-
-    def dv_kl(y: torch.Tensor) -> torch.Tensor:
-        joint, marginal = scores(y)
-        return joint.mean() - (torch.logsumexp(marginal, 0) - math.log(len(y)))
-
     return _fit_and_bound(
         discriminator,
-        jsd_loss,
-        dv_kl,
+        lambda y: -jsd_estimate(*scores(y)),
+        lambda y: dv_estimate(*scores(y)),
         train,
         test,
         batch_size=batch_size,

@@ -41,10 +41,12 @@ __all__ = [
     "InfoNCE",
     "SecondOrder",
     "dv_bound",
+    "dv_estimate",
     "estimate_mi",
     "get_estimator",
     "infonce_bound",
     "jsd_bound",
+    "jsd_estimate",
     "nwj_bound",
     "second_order_mi",
 ]
@@ -76,13 +78,80 @@ def _negatives_masked(scores: torch.Tensor) -> torch.Tensor:
     return scores.masked_fill(eye, float("-inf"))  # (B, B, L)
 
 
-def _log_mean_exp_negatives(scores: torch.Tensor) -> torch.Tensor:
-    """``log E_neg[exp(u)]`` over all negative pairs, computed with logsumexp."""
-    batch, n_locations = scores.shape[0], scores.shape[2]
-    n_negatives = batch * (batch - 1) * n_locations
-    return torch.logsumexp(_negatives_masked(scores).flatten(), 0) - math.log(
-        n_negatives
-    )
+def _negatives(scores: torch.Tensor) -> torch.Tensor:
+    """The scores of the negative pairs, (B (B - 1) L,)."""
+    batch = scores.shape[0]
+    off_diagonal = ~torch.eye(batch, dtype=torch.bool, device=scores.device)
+    return scores[off_diagonal].flatten()  # (B (B - 1), L) flattened
+
+
+def _log_mean_exp(values: torch.Tensor) -> torch.Tensor:
+    """``log E[exp(u)]`` over all of ``values``, computed with logsumexp."""
+    return torch.logsumexp(values.flatten(), 0) - math.log(values.numel())
+
+
+def jsd_estimate(
+    joint_scores: torch.Tensor, marginal_scores: torch.Tensor
+) -> torch.Tensor:
+    """Jensen-Shannon estimate from scores of samples of two distributions.
+
+    ``2 log 2 - E_joint[softplus(-u)] - E_marginal[softplus(u)]``, twice the
+    Jensen-Shannon divergence between the distribution of the joint samples
+    and that of the marginal ones at the optimal critic.
+
+    Parameters
+    ----------
+    joint_scores : torch.Tensor
+        Critic scores of samples of the joint distribution, any shape.
+    marginal_scores : torch.Tensor
+        Critic scores of samples of the product of marginals, any shape.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar estimate.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.mi_estimators import jsd_estimate
+    >>> round(float(jsd_estimate(torch.full((4,), 5.0), torch.full((8,), -5.0))), 3)
+    1.373
+    """
+    positive_mean = F.softplus(-joint_scores).mean()
+    negative_mean = F.softplus(marginal_scores).mean()
+    return 2.0 * math.log(2.0) - positive_mean - negative_mean
+
+
+def dv_estimate(
+    joint_scores: torch.Tensor, marginal_scores: torch.Tensor
+) -> torch.Tensor:
+    """Donsker-Varadhan estimate from scores of samples of two distributions.
+
+    ``E_joint[u] - log E_marginal[exp(u)]``, a lower bound on the
+    Kullback-Leibler divergence between the two distributions, hence on the
+    mutual information when they are the joint and the product of marginals.
+
+    Parameters
+    ----------
+    joint_scores : torch.Tensor
+        Critic scores of samples of the joint distribution, any shape.
+    marginal_scores : torch.Tensor
+        Critic scores of samples of the product of marginals, any shape.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar estimate in nats.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.mi_estimators import dv_estimate
+    >>> float(dv_estimate(torch.full((4,), 2.0), torch.zeros(12)))
+    2.0
+    """
+    return joint_scores.mean() - _log_mean_exp(marginal_scores)
 
 
 def jsd_bound(scores: torch.Tensor) -> torch.Tensor:
@@ -113,12 +182,8 @@ def jsd_bound(scores: torch.Tensor) -> torch.Tensor:
     >>> round(float(jsd_bound(scores)), 3)  # close to the maximum, 2 log 2
     1.373
     """
-    batch, n_locations = _check_scores(scores)
-    positives = _positives(scores)  # (L, B)
-    negative_total = F.softplus(scores).sum() - F.softplus(positives).sum()
-    negative_mean = negative_total / (batch * (batch - 1) * n_locations)
-    positive_mean = F.softplus(-positives).mean()
-    return 2.0 * math.log(2.0) - positive_mean - negative_mean
+    _check_scores(scores)
+    return jsd_estimate(_positives(scores), _negatives(scores))
 
 
 def infonce_bound(scores: torch.Tensor) -> torch.Tensor:
@@ -182,7 +247,7 @@ def dv_bound(scores: torch.Tensor) -> torch.Tensor:
     2.0
     """
     _check_scores(scores)
-    return _positives(scores).mean() - _log_mean_exp_negatives(scores)
+    return dv_estimate(_positives(scores), _negatives(scores))
 
 
 def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
@@ -211,7 +276,7 @@ def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
     """
     _check_scores(scores)
     positive_mean = _positives(scores).mean()
-    return positive_mean - torch.exp(_log_mean_exp_negatives(scores) - 1.0)
+    return positive_mean - torch.exp(_log_mean_exp(_negatives(scores)) - 1.0)
 
 
 def _log_det_bias(dim: int, n_samples: int) -> float:
@@ -418,7 +483,7 @@ class DV(nn.Module):
         bound = dv_bound(scores)
         if self.moving_average is None or not (self.training and scores.requires_grad):
             return bound
-        log_mean_exp = _log_mean_exp_negatives(scores)
+        log_mean_exp = _log_mean_exp(_negatives(scores))
         with torch.no_grad():
             updated = torch.logaddexp(
                 math.log1p(-self.moving_average) + self.log_running_mean,
