@@ -52,7 +52,7 @@ from sk_dim._defaults import auto_values
 from sk_dim._input.layout import InputLayout
 from sk_dim._input.scaling import InputEncoder, Standardize
 from sk_dim._training.batches import inference_batch_size
-from sk_dim._training.engine import adam_kernel
+from sk_dim._training.devices import adam_kernel
 from sk_dim.augmentations import get_augmentation
 from sk_dim.encoders import ConvEncoder
 from sk_dim.mi_estimators import get_estimator

@@ -26,8 +26,9 @@ from ._input.streaming import StreamedData, is_out_of_core, streamed
 from ._persistence import load_model, save_model
 from ._training.batches import inference_batch_size, make_batches, to_host
 from ._training.configuration import training_callbacks
+from ._training.devices import check_precision
 from ._training.distributed import local_device, rank_and_world, start_process_group
-from ._training.engine import TrainingNet, check_precision
+from ._training.engine import TrainingNet
 from ._training.runtime import compute_settings
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning

@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine, TwoViewInfoMax
-from sk_dim._training.engine import resolve_precision
+from sk_dim._training.devices import resolve_precision
 
 
 class LearningRates(Callback):

@@ -168,7 +168,7 @@ def test_max_time_ends_a_gpu_fit(small_images, tiny):
 
 
 def test_a_gpu_index_this_machine_lacks_loads_on_the_first_gpu(monkeypatch):
-    from sk_dim._training.engine import present_device
+    from sk_dim._training.devices import present_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

@@ -7,8 +7,8 @@ import copy
 import torch
 
 from .callbacks import CosineSchedule, EarlyStopping, HeldOutScore, ProgressBar
+from .devices import adam_kernel, resolve_precision
 from .distributed import rank_and_world
-from .engine import adam_kernel, resolve_precision
 
 
 def engine_arguments(
