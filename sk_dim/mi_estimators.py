@@ -90,6 +90,11 @@ def _log_mean_exp(values: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(values.flatten(), 0) - math.log(values.numel())
 
 
+def _jsd(positive_mean: torch.Tensor, negative_mean: torch.Tensor) -> torch.Tensor:
+    """``2 log 2 - E_pos[softplus(-u)] - E_neg[softplus(u)]`` from its two means."""
+    return 2.0 * math.log(2.0) - positive_mean - negative_mean
+
+
 def jsd_estimate(
     joint_scores: torch.Tensor, marginal_scores: torch.Tensor
 ) -> torch.Tensor:
@@ -118,9 +123,7 @@ def jsd_estimate(
     >>> round(float(jsd_estimate(torch.full((4,), 5.0), torch.full((8,), -5.0))), 3)
     1.373
     """
-    positive_mean = F.softplus(-joint_scores).mean()
-    negative_mean = F.softplus(marginal_scores).mean()
-    return 2.0 * math.log(2.0) - positive_mean - negative_mean
+    return _jsd(F.softplus(-joint_scores).mean(), F.softplus(marginal_scores).mean())
 
 
 def dv_estimate(
@@ -182,8 +185,12 @@ def jsd_bound(scores: torch.Tensor) -> torch.Tensor:
     >>> round(float(jsd_bound(scores)), 3)  # close to the maximum, 2 log 2
     1.373
     """
-    _check_scores(scores)
-    return jsd_estimate(_positives(scores), _negatives(scores))
+    batch, n_locations = _check_scores(scores)
+    positives = _positives(scores)  # (L, B)
+    # the negatives' sum as all pairs' less the positives', without gathering them
+    negative_total = F.softplus(scores).sum() - F.softplus(positives).sum()
+    negative_mean = negative_total / (batch * (batch - 1) * n_locations)
+    return _jsd(F.softplus(-positives).mean(), negative_mean)
 
 
 def infonce_bound(scores: torch.Tensor) -> torch.Tensor:
