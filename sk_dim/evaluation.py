@@ -1,7 +1,9 @@
-"""Evaluating representations: linear probe, held-out MI and dependency.
+"""Evaluating representations: linear and k-NN probes, held-out MI and dependency.
 
 - :func:`linear_probe`: test accuracy of a logistic regression on a
   representation, the standard measure of its linear usefulness;
+- :func:`knn_probe`: test accuracy of a weighted k-nearest-neighbour vote on
+  normalised features, the other standard, which trains nothing;
 - :func:`mutual_information`: MINE's estimate of I(X; Y) between inputs and
   their representation, trained on one part of the data and read on the
   other;
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -24,14 +26,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_array
+from sklearn.utils import check_array, column_or_1d
 from torch import nn
+from torch.nn import functional as F
 
 from ._base import draw_seed
 from .critics import ConcatCritic
 from .mi_estimators import DV, dv_bound, dv_estimate, jsd_estimate
 
-__all__ = ["linear_probe", "mutual_information", "neural_dependency_measure"]
+__all__ = [
+    "knn_probe",
+    "linear_probe",
+    "mutual_information",
+    "neural_dependency_measure",
+]
 
 
 def _features(transformer, *arrays) -> list[np.ndarray]:
@@ -39,6 +47,18 @@ def _features(transformer, *arrays) -> list[np.ndarray]:
     if transformer is None:
         return [np.asarray(X).reshape(len(X), -1) for X in arrays]
     return [transformer.transform(X) for X in arrays]
+
+
+def _probe_features(transformer, output: str | None, *arrays) -> list[np.ndarray]:
+    """:func:`_features` of the layer ``output`` (None: as set), set back after."""
+    if output is None:
+        return _features(transformer, *arrays)
+    previous = transformer.get_params()["output"]
+    transformer.set_params(output=output)
+    try:
+        return _features(transformer, *arrays)
+    finally:
+        transformer.set_params(output=previous)
 
 
 def linear_probe(
@@ -109,15 +129,9 @@ def linear_probe(
     >>> round(tuned, 2)
     0.91
     """
-    if output is None:
-        train_features, test_features = _features(transformer, X_train, X_test)
-    else:
-        previous = transformer.get_params()["output"]
-        transformer.set_params(output=output)
-        try:
-            train_features, test_features = _features(transformer, X_train, X_test)
-        finally:
-            transformer.set_params(output=previous)
+    train_features, test_features = _probe_features(
+        transformer, output, X_train, X_test
+    )
     classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
     if isinstance(C, Real):
         classifier.set_params(logisticregression__C=C)
@@ -127,6 +141,88 @@ def linear_probe(
         )
     classifier.fit(train_features, y_train)
     return float(classifier.score(test_features, y_test))
+
+
+def knn_probe(
+    transformer,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    *,
+    output: str | None = None,
+    n_neighbors: int = 20,
+    temperature: float = 0.07,
+    batch_size: int = 1024,
+) -> float:
+    """Test accuracy of a weighted k-nearest-neighbour vote on a representation.
+
+    The protocol of Wu et al. (2018) and solo-learn: features are scaled to
+    unit length, each test sample takes its ``n_neighbors`` most
+    cosine-similar training samples, and each neighbour votes for its class
+    with weight ``exp(similarity / temperature)``; the class of most weight
+    wins. Nothing is trained, so the probe reads how the representation
+    arranges the classes without a linear layer in between.
+
+    Parameters
+    ----------
+    transformer : fitted transformer or None
+        As for :func:`linear_probe`; None probes the inputs themselves.
+    X_train, X_test : array-like
+        Inputs of the transformer.
+    y_train, y_test : array-like of shape (n_samples,)
+        Class labels.
+    output : str, default=None
+        As for :func:`linear_probe`.
+    n_neighbors : int, default=20
+        Neighbours that vote, at most the training samples.
+    temperature : float, default=0.07
+        Sharpness of the votes: small values let the nearest neighbours
+        decide.
+    batch_size : int, default=1024
+        Test samples compared with all training samples at a time.
+
+    Returns
+    -------
+    float
+        Accuracy on ``(X_test, y_test)``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.decomposition import PCA
+    >>> from sk_dim.evaluation import knn_probe
+    >>> X, y = load_digits(return_X_y=True)
+    >>> pca = PCA(16, random_state=0).fit(X[:1000])
+    >>> round(knn_probe(pca, X[:1000], y[:1000], X[1000:], y[1000:]), 2)
+    0.95
+    """
+    for name, value in (("n_neighbors", n_neighbors), ("batch_size", batch_size)):
+        if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    if not isinstance(temperature, Real) or not temperature > 0:
+        raise ValueError(f"temperature must be a positive number, got {temperature!r}.")
+    train_features, test_features = _probe_features(
+        transformer, output, X_train, X_test
+    )
+    y_train, y_test = column_or_1d(y_train), column_or_1d(y_test)
+    if n_neighbors > len(train_features):
+        raise ValueError(
+            f"n_neighbors={n_neighbors} is more than the {len(train_features)} "
+            "training samples; pass fewer neighbours or more samples."
+        )
+    classes, train_labels = np.unique(y_train, return_inverse=True)
+    train = F.normalize(torch.as_tensor(train_features, dtype=torch.float32), dim=1)
+    labels = torch.as_tensor(train_labels)
+    predicted = []
+    for start in range(0, len(test_features), batch_size):
+        chunk = torch.as_tensor(test_features[start : start + batch_size])
+        similarity = F.normalize(chunk.float(), dim=1) @ train.T  # (b, N)
+        nearest, index = similarity.topk(n_neighbors, dim=1)  # (b, k)
+        votes = torch.zeros(len(chunk), len(classes))  # (b, classes)
+        votes.scatter_add_(1, labels[index], torch.exp(nearest / temperature))
+        predicted.append(votes.argmax(dim=1))
+    return float(np.mean(classes[torch.cat(predicted).numpy()] == y_test))
 
 
 def _standardized_split(

@@ -8,6 +8,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_dim.datasets import make_correlated_gaussians
 from sk_dim.evaluation import (
+    knn_probe,
     linear_probe,
     mutual_information,
     neural_dependency_measure,
@@ -132,3 +133,73 @@ def test_linear_probe_chooses_c_by_cross_validation_on_the_training_data(digits)
     assert best != 1.0
     assert tuned == expected
     assert tuned != linear_probe(None, X_train, y_train, X_test, y_test)
+
+
+def weighted_votes_loop(train, labels, test, n_neighbors, temperature):
+    """The weighted k-NN vote, one test sample at a time."""
+    predictions = []
+    for query in test:
+        similarity = [
+            row @ query / np.linalg.norm(row) / np.linalg.norm(query) for row in train
+        ]
+        nearest = np.argsort(similarity)[::-1][:n_neighbors]
+        votes = {}
+        for index in nearest:
+            weight = np.exp(similarity[index] / temperature)
+            votes[labels[index]] = votes.get(labels[index], 0.0) + weight
+        predictions.append(max(votes, key=votes.get))
+    return np.array(predictions)
+
+
+@pytest.mark.parametrize(
+    ("n_neighbors", "temperature"), [(1, 0.07), (5, 0.07), (7, 10.0)]
+)
+def test_knn_probe_matches_a_plain_loop_of_weighted_votes(n_neighbors, temperature):
+    rng = np.random.default_rng(0)
+    train, test = rng.normal(size=(60, 5)), rng.normal(size=(25, 5))
+    labels = rng.choice(["a", "b", "c"], size=60)
+    expected = weighted_votes_loop(train, labels, test, n_neighbors, temperature)
+    y_test = rng.choice(["a", "b", "c"], size=25)
+    accuracy = knn_probe(
+        None,
+        train,
+        labels,
+        test,
+        y_test,
+        n_neighbors=n_neighbors,
+        temperature=temperature,
+        batch_size=7,
+    )
+    assert accuracy == np.mean(expected == y_test)
+
+
+def test_knn_probe_reads_directions_and_the_layer_asked_for(digits, tiny):
+    rng = np.random.default_rng(0)
+    directions = rng.normal(size=(3, 8))
+    labels = rng.integers(3, size=300)
+    scales = rng.uniform(0.1, 10, size=(300, 1))  # lengths carry no class
+    rows = scales * (directions[labels] + 0.1 * rng.normal(size=(300, 8)))
+    assert knn_probe(None, rows[:200], labels[:200], rows[200:], labels[200:]) == 1.0
+
+    X, y = digits
+    dim = tiny().fit(X[:600])
+    fc = knn_probe(dim, X[:600], y[:600], X[600:900], y[600:900], output="fc")
+    assert dim.output == "global"  # set back
+    dim.set_params(output="fc")
+    assert fc == knn_probe(dim, X[:600], y[:600], X[600:900], y[600:900])
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"n_neighbors": 0}, "n_neighbors must be a positive int"),
+        ({"n_neighbors": 2.5}, "n_neighbors must be a positive int"),
+        ({"n_neighbors": 11}, "n_neighbors=11 is more than the 10 training"),
+        ({"temperature": 0}, "temperature must be a positive number"),
+        ({"batch_size": True}, "batch_size must be a positive int"),
+    ],
+)
+def test_knn_probe_refuses_bad_arguments(params, message):
+    rows, labels = np.eye(10), np.arange(10) % 2
+    with pytest.raises(ValueError, match=message):
+        knn_probe(None, rows, labels, rows, labels, **params)
