@@ -1,3 +1,4 @@
+import logging
 import pickle
 
 import numpy as np
@@ -201,6 +202,31 @@ def test_verbose_shows_a_progress_bar_and_zero_is_silent(digits, tiny, capsys):
     tiny(verbose=1).fit(X)
     err = capsys.readouterr().err
     assert "DeepInfoMax" in err and "loss=" in err
+
+
+def test_the_bar_shows_the_loss_of_epochs_shorter_than_a_read_back(
+    digits, tiny, capsys
+):
+    X, _ = digits
+    model = tiny(verbose=1, batch_size=32, max_epochs=1).fit(X[:128])  # 4 steps
+    err = capsys.readouterr().err
+    assert f"loss={model.loss_curve_[0]:.4f}" in err
+
+
+def test_verbose_2_logs_a_line_per_epoch(digits, tiny, caplog, capsys):
+    X, _ = digits
+    with caplog.at_level(logging.INFO, logger="sk_dim"):
+        model = tiny(verbose=2, max_epochs=3, early_stopping=True).fit(X[:600])
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == model.n_iter_
+    for epoch, (line, loss, score) in enumerate(
+        zip(lines, model.loss_curve_, model.validation_scores_, strict=True),
+        start=1,
+    ):
+        assert line.startswith(f"DeepInfoMaxTransformer epoch {epoch}: ")
+        assert f"loss {loss:.4f}, held-out score {score:.4f}, " in line
+        assert line.endswith(" s")
+    assert capsys.readouterr().out.splitlines() == lines  # printed above the bar
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

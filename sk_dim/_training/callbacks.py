@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import torch
@@ -10,6 +11,8 @@ from tqdm.auto import tqdm
 
 from .batches import place_on_device
 from .distributed import value_of_process_0
+
+logger = logging.getLogger("sk_dim")
 
 
 class CosineSchedule(Callback):
@@ -47,35 +50,57 @@ class CosineSchedule(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over all training steps, showing the running loss.
+    """A tqdm bar over all training steps, with the loss; a line per epoch.
+
+    The bar shows the loss of the latest step whose loss has been read back
+    from the device (every ``loss_sync_every`` steps and at the end of each
+    epoch), and after each epoch the epoch's mean loss and held-out score.
+    With ``epoch_lines``, each epoch also gives one line (loss, held-out
+    score when there is one, seconds), written above the bar and logged at
+    INFO level to the ``"sk_dim"`` logger.
 
     Parameters
     ----------
     total : int
         Number of steps of the whole fit.
     name : str
-        Label of the bar.
-    refresh_every : int, default=10
-        Steps between two updates of the displayed loss.
+        Label of the bar and the lines.
+    epoch_lines : bool, default=False
+        Write and log one line per epoch.
     """
 
-    def __init__(self, total: int, name: str, refresh_every: int = 10):
+    def __init__(self, total: int, name: str, epoch_lines: bool = False):
         self.total = total
         self.name = name
-        self.refresh_every = refresh_every
+        self.epoch_lines = epoch_lines
 
     def on_train_begin(self, net, **kwargs):
         self.bar_ = tqdm(total=self.total, unit="step", desc=self.name)
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         self.bar_.update(1)
-        if self.bar_.n % self.refresh_every == 0:
-            batches = reversed(net.history[-1]["batches"])
-            latest = next(
-                (row["train_loss"] for row in batches if "train_loss" in row), None
+        latest = net.history[-1]["batches"][-1]
+        if "train_loss" in latest:  # a block of losses was just read back
+            self.bar_.set_postfix(
+                loss=f"{latest['train_loss']:.4f}", epoch=len(net.history)
             )
-            if latest is not None:
-                self.bar_.set_postfix(loss=f"{latest:.4f}", epoch=len(net.history))
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        summary = {"loss": f"{row['train_loss']:.4f}", "epoch": len(net.history)}
+        if "valid_score" in row:
+            summary["held_out"] = f"{row['valid_score']:.4f}"
+        self.bar_.set_postfix(summary)
+        if self.epoch_lines:
+            held_out = ""
+            if "valid_score" in row:
+                held_out = f", held-out score {row['valid_score']:.4f}"
+            line = (
+                f"{self.name} epoch {len(net.history)}: loss "
+                f"{row['train_loss']:.4f}{held_out}, {row['dur']:.1f} s"
+            )
+            self.bar_.write(line)
+            logger.info(line)
 
     def on_train_end(self, net, **kwargs):
         self.bar_.close()

@@ -64,7 +64,9 @@ def training_callbacks(
             ("valid_score", HeldOutScore(valid_data, params["batch_size"]))
         )
     if params["verbose"] and rank_and_world()[0] == 0:  # one bar under torchrun
-        callbacks.append(("progress", ProgressBar(n_steps, name)))
+        callbacks.append(
+            ("progress", ProgressBar(n_steps, name, params["verbose"] >= 2))
+        )
     callbacks += copy.deepcopy(list(params["callbacks"] or []))
     if not incremental:
         # last, so that every other callback sees the end of the last epoch

@@ -131,7 +131,11 @@ _ENTRIES = {
     ),
     "verbose": (
         "int",
-        "0 is silent; 1 or more shows a progress bar with the loss.",
+        "0 is silent. 1 shows a progress bar with the loss of the latest "
+        "steps and, after each epoch, the epoch's mean loss and held-out "
+        "score. 2 also writes a line per epoch (loss, held-out score, "
+        'seconds) above the bar and logs it to the "sk_dim" logger at INFO '
+        "level.",
     ),
 }
 
