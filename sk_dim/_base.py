@@ -29,6 +29,7 @@ from ._training.configuration import training_callbacks
 from ._training.devices import check_precision
 from ._training.distributed import local_device, rank_and_world, start_process_group
 from ._training.engine import TrainingNet
+from ._training.parameters import TRAINING_CONSTRAINTS
 from ._training.runtime import compute_settings
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
@@ -126,17 +127,26 @@ class NetEstimator(BaseEstimator):
         self : object
             The fitted estimator.
         """
-        with _unchanged_on_error(self):
-            X = self._training_data(X, y, reset=True)
-            layout = self._check_training_data(X)
+        warm = self.warm_start and hasattr(self, "net_")
+        with _unchanged_on_error(self, trained=self.net_ if warm else None):
+            X = self._training_data(X, y, reset=not warm)
             rng = check_random_state(self.random_state)
-            seed = draw_seed(rng)
+            if warm:
+                self._check_warm_start()
+                seed = self.net_.seed + self.n_iter_
+                # where the net is: moved by to(), or loaded on another device
+                self.device_ = torch.device(self.net_.device)
+            else:
+                layout = self._check_training_data(X)
+                seed = draw_seed(rng)
             X, X_valid = self._hold_out(X, rng)
-            self._set_up(layout)
+            if not warm:
+                self._set_up(layout)
             self.batch_size_ = self._clip_batch_size(len(X))
             with self._training_context(seed):
-                self.net_ = self._make_net(X, seed)
-                self._train(X, X_valid, incremental=False)
+                if not warm:
+                    self.net_ = self._make_net(X, seed)
+                self._train(X, X_valid, partial=False, continuing=warm)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -176,7 +186,7 @@ class NetEstimator(BaseEstimator):
             with self._training_context(seed):
                 if first_call:
                     self.net_ = self._make_net(X, seed).initialize()
-                self._train(X, None, incremental=True)
+                self._train(X, None, partial=True, continuing=True)
         return self
 
     def _training_data(self, X, y, reset: bool):
@@ -279,6 +289,7 @@ class NetEstimator(BaseEstimator):
         """The net, with the scaling learnt from X (from the sample of streamed X)."""
         sample = X if isinstance(X, np.ndarray) else X.sample(None)
         net = self._build_net(self._fit_scaling(sample), seed, self.device_)
+        self._built_params = self._model_params()
         self.precision_ = net.precision
         return net
 
@@ -288,38 +299,68 @@ class NetEstimator(BaseEstimator):
         with seeded_torch(seed, self.device_), compute_settings(self.device_):
             yield
 
-    def _train(self, X, X_valid, incremental: bool) -> None:
-        """Run the epochs of ``fit`` or the one of ``partial_fit``, then report."""
+    def _train(self, X, X_valid, *, partial: bool, continuing: bool) -> None:
+        """Run the epochs of ``fit`` or the one of ``partial_fit``, then report.
+
+        ``fit`` runs ``max_epochs`` with the schedule and the stopping rule;
+        ``partial_fit`` one epoch at ``lr``. ``continuing`` trains the fitted
+        net on, its optimiser state, history and loss curve kept.
+        """
         self._check_net_params()
         net = self.net_
-        epochs = 1 if incremental else self.max_epochs
+        epochs = 1 if partial else self.max_epochs
         valid = None if X_valid is None else self._tensor_data(X_valid)
         n_steps = epochs * (len(X) // self.batch_size_)
         params = self._training_params()
         net.batch_size = self.batch_size_
         net.check_memory(self.batch_size_)
         net.callbacks = training_callbacks(
-            params, n_steps, valid, incremental, type(self).__name__
+            params, n_steps, valid, partial, type(self).__name__
         )
-        history_before = len(net.history) if incremental else 0
-        if incremental:
+        history_before = len(net.history) if continuing else 0
+        if continuing:
             net.initialize_callbacks()
             for group in net.optimizer_.param_groups:
                 group["lr"] = self.lr  # where the cosine schedule of fit left it
-            net.partial_fit(self._tensor_data(X), epochs=1)
+            net.partial_fit(self._tensor_data(X), epochs=epochs)
         else:
             net.fit(self._tensor_data(X))
         new_epochs = [
             row for row in net.history[history_before:] if "train_loss" in row
         ]
-        previous = getattr(self, "loss_curve_", []) if incremental else []
+        previous = getattr(self, "loss_curve_", []) if continuing else []
         self.loss_curve_ = previous + [row["train_loss"] for row in new_epochs]
         self.n_iter_ = len(self.loss_curve_)
-        if not incremental or not hasattr(self, "validation_scores_"):
-            scores = [row["valid_score"] for row in new_epochs if "valid_score" in row]
-            self.validation_scores_ = scores or None
-            self.best_validation_score_ = max(scores) if scores else None
+        scores = [row["valid_score"] for row in new_epochs if "valid_score" in row]
+        if continuing:
+            scores = (getattr(self, "validation_scores_", None) or []) + scores
+        self.validation_scores_ = scores or None
+        self.best_validation_score_ = max(scores) if scores else None
         self._report_end(epochs, len(new_epochs))
+
+    def _model_params(self) -> dict:
+        """The parameters that the networks are built from.
+
+        All but the training parameters, and but ``output``, which
+        ``transform`` reads.
+        """
+        return {
+            name: value
+            for name, value in self.get_params(deep=False).items()
+            if name not in TRAINING_CONSTRAINTS and name != "output"
+        }
+
+    def _check_warm_start(self) -> None:
+        """Refuse a warm start whose model parameters changed since the build."""
+        built_params = getattr(self, "_built_params", {})  # absent in old pickles
+        for name, value in self._model_params().items():
+            built = built_params.get(name, value)
+            if value is not built and value != built:
+                raise ValueError(
+                    f"warm_start=True trains the fitted model on, but {name} "
+                    f"changed from {built!r} to {value!r} since it was built; "
+                    f"set {name} back, or warm_start=False to fit a new model."
+                )
 
     def _report_end(self, epochs: int, completed: int) -> None:
         """Warn about an interrupted fit or one that has not converged."""

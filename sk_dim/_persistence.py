@@ -324,6 +324,7 @@ def load_model(cls, folder: Path, device: torch.device):
         getattr(net, network_name).load_state_dict(state)
     model.net_ = net
     model.precision_ = net.precision
+    model._built_params = model._model_params()
     return model
 
 

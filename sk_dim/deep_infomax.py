@@ -296,6 +296,7 @@ class DeepInfoMaxTransformer(
         validation_fraction=0.1,
         chunk_size=None,
         callbacks=None,
+        warm_start=False,
         device="auto",
         compile=False,
         precision="auto",

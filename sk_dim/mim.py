@@ -174,6 +174,7 @@ class MutualInformationMachine(
         validation_fraction=0.1,
         chunk_size=None,
         callbacks=None,
+        warm_start=False,
         device="auto",
         compile=False,
         precision="auto",

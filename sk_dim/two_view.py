@@ -175,6 +175,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
         validation_fraction=0.1,
         chunk_size=None,
         callbacks=None,
+        warm_start=False,
         device="auto",
         compile=False,
         precision="auto",

@@ -205,3 +205,44 @@ def test_skorch_gradient_clipping_clips_the_gradients_of_each_step(digits, tiny)
     assert len(clipped_norms) == len(X) // 32  # one call per step
     assert max(clipped_norms) <= 0.01 * (1 + 1e-4)
     assert min(free_norms) > 0.01  # clipping had work to do
+
+
+def test_warm_start_trains_the_fitted_model_on(digits, tiny):
+    X, _ = digits
+    model = tiny(max_epochs=2, n_iter_no_change=10).fit(X)
+    curve, weights = list(model.loss_curve_), copy.deepcopy(model.net_.module_)
+    steps = max(int(state["step"]) for state in model.net_.optimizer_.state.values())
+    model.set_params(warm_start=True).fit(X)
+    assert model.n_iter_ == 4 and model.loss_curve_[:2] == curve
+    assert model.loss_curve_[3] < curve[0]
+    assert (
+        max(int(state["step"]) for state in model.net_.optimizer_.state.values())
+        == 2 * steps
+    )  # Adam's state carried over
+    changed = [
+        not torch.equal(a, b)
+        for a, b in zip(
+            weights.state_dict().values(),
+            model.net_.module_.state_dict().values(),
+            strict=True,
+        )
+    ]
+    assert any(changed)
+    model.set_params(warm_start=False).fit(X)
+    assert model.n_iter_ == 2  # a new model
+
+
+def test_warm_start_refuses_a_changed_model_and_keeps_the_fitted_one(
+    digits, tiny, tmp_path
+):
+    X, _ = digits
+    model = tiny(max_epochs=1, warm_start=True).fit(X)
+    state = dict(vars(model))
+    with pytest.raises(ValueError, match="n_components changed from 8 to 6"):
+        model.set_params(n_components=6).fit(X)
+    model.set_params(n_components=8)
+    with pytest.raises(ValueError, match="X has 10 features, but"):
+        model.fit(X[:, :10])
+    assert model.net_ is state["net_"] and model.n_iter_ == 1
+    loaded = type(model).load(model.save(tmp_path / "model"), device="cpu")
+    assert loaded.fit(X).n_iter_ == 2  # the loaded model trains on

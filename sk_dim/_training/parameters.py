@@ -32,6 +32,7 @@ TRAINING_CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "chunk_size": [None, Interval(Integral, 1, None, closed="left")],
     "callbacks": [None, list],
+    "warm_start": ["boolean"],
     "device": [str, torch.device],
     "compile": ["boolean"],
     "precision": [StrOptions(set(PRECISIONS) | {"auto"})],
@@ -103,6 +104,15 @@ _ENTRIES = {
         "backward pass, with float16's scaling undone). Each fit uses copies, "
         "so the callbacks passed are never changed; the fitted copies are in "
         "``net_.callbacks_``.",
+    ),
+    "warm_start": (
+        "bool",
+        "When True, ``fit`` trains the fitted model on: its weights, "
+        "optimiser state, ``n_iter_`` and ``loss_curve_`` carry over, and the "
+        "call runs up to ``max_epochs`` more epochs with a schedule and "
+        "stopping rule of its own. The parameters that the networks are "
+        "built from must be those of the fitted model. False fits a new model "
+        "at each call, as does the first call.",
     ),
     "device": (
         "str or torch.device",
