@@ -329,9 +329,11 @@ class NetEstimator(BaseEstimator):
             row for row in net.history[history_before:] if "train_loss" in row
         ]
         previous = getattr(self, "loss_curve_", []) if continuing else []
-        self.loss_curve_ = previous + [row["train_loss"] for row in new_epochs]
+        self.loss_curve_ = previous + [float(row["train_loss"]) for row in new_epochs]
         self.n_iter_ = len(self.loss_curve_)
-        scores = [row["valid_score"] for row in new_epochs if "valid_score" in row]
+        scores = [
+            float(row["valid_score"]) for row in new_epochs if "valid_score" in row
+        ]
         if continuing:
             scores = (getattr(self, "validation_scores_", None) or []) + scores
         self.validation_scores_ = scores or None

@@ -230,6 +230,7 @@ def test_warm_start_trains_the_fitted_model_on(digits, tiny):
     assert any(changed)
     model.set_params(warm_start=False).fit(X)
     assert model.n_iter_ == 2  # a new model
+    assert all(type(loss) is float for loss in model.loss_curve_)
 
 
 def test_warm_start_refuses_a_changed_model_and_keeps_the_fitted_one(
