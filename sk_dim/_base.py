@@ -26,7 +26,7 @@ from ._input.streaming import StreamedData, is_out_of_core, streamed
 from ._persistence import load_model, save_model
 from ._training.batches import inference_batch_size, make_batches, to_host
 from ._training.configuration import training_callbacks
-from ._training.devices import check_precision
+from ._training.devices import check_precision, resolve_device
 from ._training.distributed import local_device, rank_and_world, start_process_group
 from ._training.engine import TrainingNet
 from ._training.parameters import TRAINING_CONSTRAINTS
@@ -54,28 +54,6 @@ def _unchanged_on_error(
         if trained is not None:
             trained.restore_training_state(training_state)
         raise
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """The torch device of a ``device`` parameter ("auto": CUDA when available)."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(
-            f"device must be 'auto' or a torch device such as 'cpu' or 'cuda:0', "
-            f"got {device!r}."
-        ) from None
-    if resolved.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0 or (resolved.index or 0) >= count:
-            raise ValueError(
-                f"device={str(device)!r} names a CUDA device, but this machine "
-                f"has {count} that torch can use; pass device='auto' (CUDA when "
-                "available, else the CPU) or device='cpu'."
-            )
-    return resolved
 
 
 def draw_seed(random_state) -> int:

@@ -67,3 +67,25 @@ def adam_kernel(device: torch.device) -> dict[str, bool]:
     tensor; on the CPU, foreach makes small-batch steps about 20% faster.
     """
     return {"fused": True} if device.type == "cuda" else {"foreach": True}
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """The torch device of a ``device`` parameter ("auto": CUDA when available)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be 'auto' or a torch device such as 'cpu' or 'cuda:0', "
+            f"got {device!r}."
+        ) from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (resolved.index or 0) >= count:
+            raise ValueError(
+                f"device={str(device)!r} names a CUDA device, but this machine "
+                f"has {count} that torch can use; pass device='auto' (CUDA when "
+                "available, else the CPU) or device='cpu'."
+            )
+    return resolved
