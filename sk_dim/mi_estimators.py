@@ -78,11 +78,13 @@ def _negatives_masked(scores: torch.Tensor) -> torch.Tensor:
     return scores.masked_fill(eye, float("-inf"))  # (B, B, L)
 
 
-def _negatives(scores: torch.Tensor) -> torch.Tensor:
-    """The scores of the negative pairs, (B (B - 1) L,)."""
-    batch = scores.shape[0]
-    off_diagonal = ~torch.eye(batch, dtype=torch.bool, device=scores.device)
-    return scores[off_diagonal].flatten()  # (B (B - 1), L) flattened
+def _log_mean_exp_negatives(scores: torch.Tensor) -> torch.Tensor:
+    """``log E_neg[exp(u)]`` over all negative pairs, without gathering them."""
+    batch, n_locations = scores.shape[0], scores.shape[2]
+    n_negatives = batch * (batch - 1) * n_locations
+    return torch.logsumexp(_negatives_masked(scores).flatten(), 0) - math.log(
+        n_negatives
+    )
 
 
 def _log_mean_exp(values: torch.Tensor) -> torch.Tensor:
@@ -254,7 +256,7 @@ def dv_bound(scores: torch.Tensor) -> torch.Tensor:
     2.0
     """
     _check_scores(scores)
-    return dv_estimate(_positives(scores), _negatives(scores))
+    return _positives(scores).mean() - _log_mean_exp_negatives(scores)
 
 
 def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
@@ -283,7 +285,7 @@ def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
     """
     _check_scores(scores)
     positive_mean = _positives(scores).mean()
-    return positive_mean - torch.exp(_log_mean_exp(_negatives(scores)) - 1.0)
+    return positive_mean - torch.exp(_log_mean_exp_negatives(scores) - 1.0)
 
 
 def _log_det_bias(dim: int, n_samples: int) -> float:
@@ -490,7 +492,7 @@ class DV(nn.Module):
         bound = dv_bound(scores)
         if self.moving_average is None or not (self.training and scores.requires_grad):
             return bound
-        log_mean_exp = _log_mean_exp(_negatives(scores))
+        log_mean_exp = _log_mean_exp_negatives(scores)
         with torch.no_grad():
             updated = torch.logaddexp(
                 math.log1p(-self.moving_average) + self.log_running_mean,
