@@ -25,7 +25,7 @@ from ._input.scaling import Standardize, fit_standardize
 from ._input.streaming import StreamedData, is_out_of_core, streamed
 from ._persistence import load_model, save_model
 from ._training.batches import inference_batch_size, make_batches, to_host
-from ._training.configuration import training_callbacks
+from ._training.configuration import check_callbacks, training_callbacks
 from ._training.devices import check_precision, resolve_device
 from ._training.distributed import local_device, rank_and_world, start_process_group
 from ._training.engine import TrainingNet
@@ -290,6 +290,9 @@ class NetEstimator(BaseEstimator):
         valid = None if X_valid is None else self._tensor_data(X_valid)
         n_steps = epochs * (len(X) // self.batch_size_)
         params = self._training_params()
+        check_callbacks(
+            self.callbacks or [], valid is not None, partial, params["lr_schedule"]
+        )
         net.batch_size = self.batch_size_
         net.check_memory(self.batch_size_)
         net.callbacks = training_callbacks(
@@ -344,9 +347,9 @@ class NetEstimator(BaseEstimator):
 
     def _report_end(self, epochs: int, completed: int) -> None:
         """Warn about an interrupted fit or one that has not converged."""
-        stopping = dict(self.net_.callbacks_).get("stopping")
-        if stopping is not None and stopping.stopped_:
+        if self.net_.stopped_by_callback_:  # the stopping rule, or a user's
             return
+        stopping = dict(self.net_.callbacks_).get("stopping")
         name = type(self).__name__
         if completed < epochs:
             warnings.warn(
@@ -355,7 +358,7 @@ class NetEstimator(BaseEstimator):
                 UserWarning,
                 stacklevel=5,
             )
-        elif stopping is not None and stopping.misses_ == 0:
+        elif stopping is not None and stopping.best_epoch_ and not stopping.misses_:
             watched = "held-out score" if self.early_stopping else "training loss"
             warnings.warn(
                 f"{name}: the {watched} still changed by more than "

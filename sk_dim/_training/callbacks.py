@@ -22,7 +22,9 @@ class CosineSchedule(Callback):
     ``optimizer_`` is ``base * (1 + cos(pi * progress)) / 2``, where the
     progress is the larger of the share of ``n_steps`` taken and the share
     of the net's time budget spent (:meth:`TrainingNet.budget_used`), so
-    that the schedule ends with whichever budget runs out first.
+    that the schedule ends with whichever budget runs out first. A fit
+    resumed from a checkpoint goes on from the steps it restored
+    (:attr:`TrainingNet.restored_steps_`).
 
     Parameters
     ----------
@@ -34,8 +36,13 @@ class CosineSchedule(Callback):
         self.n_steps = n_steps
 
     def on_train_begin(self, net, **kwargs):
+        # before a checkpoint is loaded: the learning rates the fit starts from
         self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
-        self.steps_ = 0
+        self.steps_ = None
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self.steps_ is None:
+            self.steps_ = net.restored_steps_
 
     def on_batch_end(self, net, training=False, **kwargs):
         if not training:
@@ -111,7 +118,10 @@ class HeldOutScore(Callback):
     """Record the model's score on held-out data after each epoch.
 
     The value, ``net.held_out_score(data, batch_size)`` (for Deep InfoMax the
-    mutual-information bound), goes to the history as ``"valid_score"``.
+    mutual-information bound), goes to the history as ``"valid_score"``, and
+    its negative as ``"valid_loss"``, with ``"valid_loss_best"`` when it is
+    the lowest so far: the keys that skorch's ``Checkpoint``,
+    ``EarlyStopping`` and ``ReduceLROnPlateau`` watch by default.
 
     Parameters
     ----------
@@ -131,7 +141,10 @@ class HeldOutScore(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         score = net.held_out_score(self.data, self.batch_size)
+        earlier = [row["valid_loss"] for row in net.history[:-1] if "valid_loss" in row]
         net.history.record("valid_score", score)
+        net.history.record("valid_loss", -score)
+        net.history.record("valid_loss_best", all(-score < loss for loss in earlier))
 
     def on_train_end(self, net, **kwargs):
         self.data = None  # the samples are not part of the fitted model
@@ -161,8 +174,6 @@ class EarlyStopping(Callback):
 
     Attributes
     ----------
-    stopped_ : bool
-        Whether training was stopped by this callback.
     best_epoch_ : int
         Epoch (from 1) of the best value.
     """
@@ -185,7 +196,6 @@ class EarlyStopping(Callback):
         self.best_ = float("inf")
         self.best_epoch_ = 0
         self.misses_ = 0
-        self.stopped_ = False
         self.best_weights_ = None
 
     def on_epoch_end(self, net, **kwargs):
@@ -199,7 +209,6 @@ class EarlyStopping(Callback):
         else:
             self.misses_ += 1
         if self.misses_ >= self.n_iter_no_change or net.out_of_time_:
-            self.stopped_ = True
             raise KeyboardInterrupt  # skorch's signal to end the fit loop
 
     def on_train_end(self, net, **kwargs):

@@ -188,6 +188,16 @@ class TrainingNet(NeuralNet):
             and (network := getattr(self, fitted, None)) is not None
         }
 
+    def fitted_optimizers(
+        self,
+    ) -> dict[str, torch.optim.Optimizer | torch.amp.GradScaler]:
+        """The optimisers, and float16's gradient scaler, by attribute name."""
+        return {
+            name: value
+            for name, value in vars(self).items()
+            if isinstance(value, torch.optim.Optimizer | torch.amp.GradScaler)
+        }
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """One pass over ``iterator``, reading losses back from the device in blocks.
 
@@ -233,8 +243,7 @@ class TrainingNet(NeuralNet):
             "networks": self.copy_weights(),
             "optimizers": {
                 name: copy.deepcopy(value.state_dict())
-                for name, value in vars(self).items()
-                if isinstance(value, torch.optim.Optimizer | torch.amp.GradScaler)
+                for name, value in self.fitted_optimizers().items()
             },
             "history": copy.deepcopy(self.history),
             "callbacks": (self.callbacks, getattr(self, "callbacks_", None)),
@@ -270,7 +279,7 @@ class TrainingNet(NeuralNet):
         """
         for network in self.fitted_networks().values():
             network.to(device)
-        for optimizer in vars(self).values():
+        for optimizer in self.fitted_optimizers().values():
             if isinstance(optimizer, torch.optim.Optimizer):
                 optimizer.load_state_dict(optimizer.state_dict())
         self.device = device
@@ -329,10 +338,44 @@ class TrainingNet(NeuralNet):
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Start the clock of the time budget."""
+        """Start the clock of the time budget; count the epochs trained so far."""
         super().on_train_begin(net, X, y, **kwargs)
         self.train_started_ = time.monotonic()
         self.out_of_time_ = False
+        self.stopped_by_callback_ = False
+        self.epochs_before_train_ = len(self.history)
+
+    def notify(self, method_name, **cb_kwargs):
+        """skorch's notify, noting a callback that ends training after an epoch.
+
+        skorch's callbacks (``EarlyStopping``, and the stopping rule of the
+        estimators) end a fit by raising ``KeyboardInterrupt`` at the end of
+        an epoch; a user's Ctrl-C comes during the steps.
+        """
+        try:
+            super().notify(method_name, **cb_kwargs)
+        except KeyboardInterrupt:
+            self.stopped_by_callback_ = method_name == "on_epoch_end"
+            raise
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop; a fit resumed from a checkpoint ends at ``max_epochs``.
+
+        When ``epochs`` is None (``fit``), the epochs that a callback restored
+        as training began (skorch's ``LoadInitState``) count among the
+        ``max_epochs``, and their steps among those of the learning-rate
+        schedule (:attr:`restored_steps_`), so that the resumed fit ends
+        where the interrupted one would have. ``partial_fit(epochs=k)`` runs
+        ``k`` more epochs.
+        """
+        restored = range(self.epochs_before_train_, len(self.history))
+        self.restored_steps_ = 0
+        if epochs is None:
+            self.restored_steps_ = sum(
+                self.history[epoch].get("train_batch_count", 0) for epoch in restored
+            )
+            epochs = max(0, self.max_epochs - len(restored))
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     def budget_used(self) -> float:
         """Share of ``max_time`` spent since training began (0 without one)."""
