@@ -139,8 +139,8 @@ def hdf5_dataset(rows, folder):
 
 def zarr_array(rows, folder):
     zarr = pytest.importorskip("zarr")
-    array = zarr.create_array(
-        store=str(folder / "data.zarr"), shape=rows.shape, dtype=rows.dtype
+    array = zarr.open_array(  # zarr 2 and 3 alike
+        store=str(folder / "data.zarr"), mode="w", shape=rows.shape, dtype=rows.dtype
     )
     array[:] = rows
     return array
