@@ -13,7 +13,7 @@ probe on the top-half pixels.
 Usage::
 
     python benchmarks/critic_study.py [--epochs 20] [--estimators infonce nwj]
-        [--critics bilinear separable concat] [--data ../shared/data/mnist.npz]
+        [--critics bilinear separable concat] [--data MNIST.npz]
         [--tag NAME]
 
 Prints a table and writes ``benchmarks/results/critic_study.json`` (or
@@ -28,7 +28,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _mnist import DEFAULT_DATA, load_mnist
+from _mnist import load_mnist
 from _results import RESULTS, environment, write_result
 from sklearn.exceptions import ConvergenceWarning
 
@@ -50,7 +50,9 @@ def main() -> None:
         "--critics", nargs="+", default=["bilinear", "separable", "concat"]
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--data", type=Path, help="a local .npz of MNIST (default: downloaded)"
+    )
     parser.add_argument(
         "--tag", default="", help="suffix of the results file, e.g. 'long'"
     )
@@ -106,7 +108,7 @@ def main() -> None:
             )
     result = {
         "benchmark": "critic_study",
-        "settings": vars(args) | {"data": str(args.data)},
+        "settings": vars(args) | {"data": str(args.data or "fetch_mnist")},
         "environment": environment(),
         "pixel_probe": 100 * pixels,
         "rows": rows,

@@ -16,14 +16,16 @@
 #      float32;
 #   4. the CIFAR-10 epoch time and a time-budgeted CIFAR-10 linear probe
 #      (benchmarks/linear_probe.py --minutes $MINUTES, default 3).
-# CIFAR10_NPZ is the .npz of benchmarks/_cifar.py (default
-# ~/.cache/sk_dim/cifar10_train.npz); without it, step 4 is skipped.
+# CIFAR10_NPZ is an .npz of CIFAR-10's training images (see
+# benchmarks/_cifar.py); without it, step 4 reads CIFAR-10 from the data home
+# of sk_dim.datasets, and is skipped when it is not there (GPU machines are
+# often offline: place cifar-10-python.tar.gz there first).
 # Results go to benchmarks/results/ (or $RESULTS) as JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 MINUTES=${MINUTES:-3}
-data=${1:-$HOME/.cache/sk_dim/cifar10_train.npz}
+data=${1:-}
 export PYTHONUNBUFFERED=1
 
 "$PYTHON" - <<'PY'
@@ -44,9 +46,15 @@ echo "== 3. engine diagnostics"
 "$PYTHON" benchmarks/gpu_diagnostics.py --device cuda
 
 echo "== 4. CIFAR-10: epoch time and a ${MINUTES}-minute linear probe"
-if [ -f "$data" ]; then
-  "$PYTHON" benchmarks/linear_probe.py --dataset cifar10 --data "$data" \
+source=()
+if [ -n "$data" ]; then
+  source=(--data "$data")
+elif ! "$PYTHON" -c "from sk_dim.datasets import fetch_cifar10 as f; f(download_if_missing=False)"; then
+  source=(skip)
+fi
+if [ "${source[*]}" != skip ]; then
+  "$PYTHON" benchmarks/linear_probe.py --dataset cifar10 "${source[@]}" \
     --minutes "$MINUTES" --outputs global fc conv --skip-baselines --tag gpu
 else
-  echo "skipped: no CIFAR-10 file at $data (see benchmarks/_cifar.py)"
+  echo "skipped: CIFAR-10 is neither given nor in the data home (see above)"
 fi

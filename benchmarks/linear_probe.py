@@ -36,14 +36,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from _bare_dim import bare_dim_fit, to_images
-from _cifar import DEFAULT_DATA as CIFAR_DATA
 from _cifar import load_cifar10
-from _mnist import DEFAULT_DATA as MNIST_DATA
 from _mnist import load_mnist
 from _results import RESULTS, environment, write_result
 from sklearn.decomposition import PCA
 
 from sk_dim import DeepInfoMaxTransformer
+from sk_dim.datasets import colour_digits
 from sk_dim.encoders import ConvEncoder
 from sk_dim.evaluation import linear_probe
 from sk_dim.photo import PhotoAugmentation
@@ -99,19 +98,6 @@ VARIANTS: dict[str, dict] = {
 }
 
 
-def colourise(images: np.ndarray, seed: int) -> np.ndarray:
-    """Draw each (28, 28) digit in a random colour on a random background.
-
-    Returns uint8 images of shape (N, 28, 28, 3): foreground and background
-    colours are uniform in [0, 255]^3, independent of the label.
-    """
-    rng = np.random.default_rng(seed)
-    foreground = rng.uniform(0, 255, size=(len(images), 1, 1, 3))
-    background = rng.uniform(0, 255, size=(len(images), 1, 1, 3))
-    ink = images[..., None].astype(np.float32) / 255
-    return np.round(ink * foreground + (1 - ink) * background).astype(np.uint8)
-
-
 def encoder_features(
     encoder: ConvEncoder, X: np.ndarray, outputs: list[str]
 ) -> dict[str, np.ndarray]:
@@ -154,7 +140,8 @@ def _parse_args() -> argparse.Namespace:
         "--data",
         type=Path,
         default=None,
-        help=f"the data file (default: {MNIST_DATA} or {CIFAR_DATA})",
+        help="a local .npz of the data (default: the data set, downloaded "
+        "once by sk_dim.datasets)",
     )
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument(
@@ -213,8 +200,6 @@ def _parse_args() -> argparse.Namespace:
         args.variants = list(VARIANTS)
     if args.colour and args.dataset != "mnist":
         parser.error("--colour colours MNIST digits; it needs --dataset mnist")
-    if args.data is None:
-        args.data = MNIST_DATA if args.dataset == "mnist" else CIFAR_DATA
     if args.labels is None and args.dataset == "cifar10":
         args.labels = 10000
     if args.out is None:
@@ -231,8 +216,8 @@ def load_data(args: argparse.Namespace):
     else:
         X_train, y_train, X_test, y_test = load_mnist(args.data)
     if args.colour:
-        X_train = colourise(X_train, args.seed)
-        X_test = colourise(X_test, args.seed + 1)
+        X_train = colour_digits(X_train, random_state=args.seed)
+        X_test = colour_digits(X_test, random_state=args.seed + 1)
     return X_train, y_train, X_test, y_test
 
 

@@ -12,7 +12,7 @@ each with the same global batch (the CPU's cores shared between them).
 Usage::
 
     python benchmarks/scaling.py [--sizes 1000 3000 10000 30000 60000]
-        [--chunk-size 8192] [--data ../shared/data/mnist.npz]
+        [--chunk-size 8192] [--data MNIST.npz]
 
 Prints a table and writes ``benchmarks/results/scaling.json``.
 """
@@ -31,7 +31,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _mnist import DEFAULT_DATA, load_mnist
+from _mnist import load_mnist
 from _results import RESULTS, environment, write_result
 
 EPOCHS = 2
@@ -87,7 +87,9 @@ def main() -> None:
         "--sizes", type=int, nargs="+", default=[1000, 3000, 10000, 30000, 60000]
     )
     parser.add_argument("--chunk-size", type=int, default=8192)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--data", type=Path, help="a local .npz of MNIST (default: downloaded)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "scaling.json")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--n-samples", type=int, help=argparse.SUPPRESS)
@@ -98,7 +100,9 @@ def main() -> None:
         return
 
     load_mnist(args.data)  # exits with advice when the data is missing
-    script = [str(Path(__file__).resolve()), "--worker", "--data", str(args.data)]
+    script = [str(Path(__file__).resolve()), "--worker"]
+    if args.data is not None:
+        script += ["--data", str(args.data)]
     python = [sys.executable]
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     print(f"{'input':<22}{'N':>7}{'procs':>6}{'epoch s':>9}{'ms/img':>8}{'peak MB':>9}")
@@ -150,7 +154,7 @@ def main() -> None:
                 "sizes": args.sizes,
                 "chunk_size": args.chunk_size,
                 "epochs": EPOCHS,
-                "data": str(args.data),
+                "data": str(args.data or "fetch_mnist"),
             },
             "rows": rows,
             "epoch_time_exponent": exponent,

@@ -7,8 +7,6 @@ import math
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["gaussian_correlation", "make_correlated_gaussians"]
-
 
 def gaussian_correlation(mutual_information: float, n_features: int) -> float:
     """Correlation of ``n_features`` Gaussian pairs that share this information.
