@@ -13,6 +13,8 @@ fits are kept short (8 epochs) for the gallery, so their
 
 import warnings
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -62,3 +64,23 @@ print(table.sort_values("mean_test_score", ascending=False).to_string(index=Fals
 
 print(f"best: {search.best_params_}")
 print(f"test accuracy: {search.score(X_test, y_test):.4f}")
+
+# %%
+# The grid's cross-validated accuracy, estimator against critic:
+
+scores = results.pivot(
+    index="param_dim__mi_estimator",
+    columns="param_dim__critic",
+    values="mean_test_score",
+)
+fig, ax = plt.subplots(figsize=(5, 3.5))
+image = ax.imshow(scores.to_numpy(), cmap="viridis")
+ax.set_xticks(range(scores.shape[1]), scores.columns)
+ax.set_yticks(range(scores.shape[0]), scores.index)
+ax.set_xlabel("critic")
+ax.set_ylabel("mutual-information estimator")
+for (row, column), value in np.ndenumerate(scores.to_numpy()):
+    ax.text(column, row, f"{value:.3f}", ha="center", va="center", color="white")
+fig.colorbar(image, label="mean accuracy, 3-fold CV")
+fig.tight_layout()
+plt.show()
