@@ -79,8 +79,10 @@ ax.set_xticks(range(scores.shape[1]), scores.columns)
 ax.set_yticks(range(scores.shape[0]), scores.index)
 ax.set_xlabel("critic")
 ax.set_ylabel("mutual-information estimator")
+middle = scores.to_numpy().mean()
 for (row, column), value in np.ndenumerate(scores.to_numpy()):
-    ax.text(column, row, f"{value:.3f}", ha="center", va="center", color="white")
+    colour = "black" if value > middle else "white"  # legible on light and dark
+    ax.text(column, row, f"{value:.3f}", ha="center", va="center", color=colour)
 fig.colorbar(image, label="mean accuracy, 3-fold CV")
 fig.tight_layout()
 plt.show()

@@ -81,7 +81,7 @@ curves.legend(title="critic")
 names = [*accuracies, "top-half pixels"]
 values = [*accuracies.values(), pixel_accuracy]
 bars.barh(names, values, color=["C0", "C1", "C2", "0.6"])
-bars.set_xlim(min(values) - 0.05, 1.0)
+bars.set_xlim(min(values) - 0.05, max(values) + 0.03)
 bars.set_xlabel("test accuracy of a linear probe")
 for row, value in enumerate(values):
     bars.text(value + 0.003, row, f"{value:.3f}", va="center")
