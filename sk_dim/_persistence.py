@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import secrets
 import shutil
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._files import file_digest
 from ._input.layout import InputLayout
 from ._version import __version__
 from .exceptions import CorruptSaveError, InconsistentVersionWarning
@@ -73,15 +73,6 @@ def save_weights(tensors: dict[str, torch.Tensor], folder: Path) -> Path:
         path = folder / WEIGHT_FILES[1]
         torch.save(tensors, path)
     return path
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of the bytes of ``path``, in hexadecimal."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def weights_file(folder: Path, record: dict | None) -> Path:

@@ -9,8 +9,7 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import validate_params
 
-from ._download import RemoteFile, fetch_files
-from ._mnist import _FETCH_PARAMS
+from ._download import FETCH_PARAMETERS, RemoteFile, fetch_files
 
 #: Where the archive is served: the page of Krizhevsky's tech report.
 MIRRORS = ["https://www.cs.toronto.edu/~kriz/"]
@@ -34,7 +33,7 @@ and 10,000 for testing. Source: https://www.cs.toronto.edu/~kriz/cifar.html
 """
 
 
-@validate_params(_FETCH_PARAMS, prefer_skip_nested_validation=True)
+@validate_params(FETCH_PARAMETERS, prefer_skip_nested_validation=True)
 def fetch_cifar10(
     *,
     subset="train",

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from sklearn.utils._param_validation import StrOptions
+
+from .._files import file_digest
+
+#: The parameters that every fetch_* function takes, with their constraints.
+FETCH_PARAMETERS = {
+    "subset": [StrOptions({"train", "test", "all"})],
+    "data_home": [str, os.PathLike, None],
+    "download_if_missing": ["boolean"],
+    "return_X_y": ["boolean"],
+}
 
 #: The environment variable naming the data home.
 DATA_HOME_VARIABLE = "SK_DIM_DATA"
@@ -87,7 +98,7 @@ def _check_placed(dataset, file, path, files, mirrors) -> None:
             f"{dataset}: {path} is missing and download_if_missing=False. "
             + _placement_advice(path.parent, files, mirrors)
         )
-    digest = _sha256(path)
+    digest = file_digest(path)
     if digest != file.sha256:
         raise OSError(
             f"{dataset}: {path} has SHA-256 {digest}, not that of the official "
@@ -139,11 +150,3 @@ def _placement_advice(folder, files, mirrors, lowercase=False) -> str:
         "variable); their SHA-256 checksums are checked when they are read."
     )
     return advice[0].lower() + advice[1:] if lowercase else advice
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

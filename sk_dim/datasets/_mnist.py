@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import os
 import struct
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils._param_validation import validate_params
 
-from ._download import RemoteFile, fetch_files
+from ._download import FETCH_PARAMETERS, RemoteFile, fetch_files
 
 #: Where the files are served: LeCun's page, then Google's and PyTorch's copies.
 MIRRORS = [
@@ -44,13 +43,6 @@ FILES = {
     ),
 }
 
-_FETCH_PARAMS = {
-    "subset": [StrOptions({"train", "test", "all"})],
-    "data_home": [str, os.PathLike, None],
-    "download_if_missing": ["boolean"],
-    "return_X_y": ["boolean"],
-}
-
 DESCR = """MNIST handwritten digits (LeCun, Cortes and Burges; CC BY-SA 3.0).
 
 70,000 grayscale images of 28 x 28 pixels, 60,000 for training and 10,000
@@ -75,7 +67,7 @@ def read_idx(path: Path) -> np.ndarray:
     return values.reshape(shape)
 
 
-@validate_params(_FETCH_PARAMS, prefer_skip_nested_validation=True)
+@validate_params(FETCH_PARAMETERS, prefer_skip_nested_validation=True)
 def fetch_mnist(
     *,
     subset="train",
@@ -132,7 +124,7 @@ def fetch_mnist(
 
 
 @validate_params(
-    {**_FETCH_PARAMS, "random_state": ["random_state"]},
+    {**FETCH_PARAMETERS, "random_state": ["random_state"]},
     prefer_skip_nested_validation=True,
 )
 def fetch_coloured_mnist(
