@@ -14,9 +14,9 @@ import time
 import torch
 from torch import nn
 
-from sk_dim.encoders import ConvEncoder
-from sk_dim.mi_estimators import JSD
-from sk_dim.objectives import DeepInfoMaxObjective
+from sk_dim.nn.encoders import ConvEncoder
+from sk_dim.nn.mi_estimators import JSD
+from sk_dim.nn.objectives import DeepInfoMaxObjective
 
 
 def to_images(X) -> torch.Tensor:
@@ -28,7 +28,7 @@ def to_images(X) -> torch.Tensor:
 def bare_dim_fit(X, seconds: float, seed: int, batch_size: int = 64) -> nn.Module:
     """Train a ConvEncoder on uint8 images X for ``seconds``; returns it in eval mode.
 
-    The returned encoder has the taps of :class:`~sk_dim.encoders.ConvEncoder`
+    The returned encoder has the taps of :class:`~sk_dim.nn.encoders.ConvEncoder`
     (``features``) and takes images as :func:`to_images` gives them.
     """
     images = to_images(X)

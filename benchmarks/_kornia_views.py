@@ -13,7 +13,7 @@ import torch
 class KorniaPhotoAugmentation:
     """kornia's random resized crop, flip, colour jitter and grayscale.
 
-    The parameters of :class:`sk_dim.photo.PhotoAugmentation`'s defaults.
+    The parameters of :class:`sk_dim.nn.photo.PhotoAugmentation`'s defaults.
     kornia's colour operations read values in [0, 1]: the batch is rescaled
     by its range, as sk_dim's augmentation does, and mapped back.
     """

@@ -21,7 +21,7 @@ import time
 import torch
 from _results import RESULTS, environment, write_result
 
-from sk_dim.photo import PhotoAugmentation
+from sk_dim.nn.photo import PhotoAugmentation
 
 
 def images_per_second(function, images: torch.Tensor, rounds: int = 5) -> float:

@@ -34,7 +34,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sk_dim import TwoViewInfoMax
 from sk_dim.evaluation import linear_probe
-from sk_dim.views import SplitColumns
+from sk_dim.nn.views import SplitColumns
 
 
 def as_rows(images):

@@ -43,9 +43,9 @@ from sklearn.decomposition import PCA
 
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim.datasets import colour_digits
-from sk_dim.encoders import ConvEncoder
 from sk_dim.evaluation import linear_probe
-from sk_dim.photo import PhotoAugmentation
+from sk_dim.nn.encoders import ConvEncoder
+from sk_dim.nn.photo import PhotoAugmentation
 
 #: The variants of the paper, as parameters of DeepInfoMaxTransformer.
 VARIANTS: dict[str, dict] = {

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from _results import RESULTS, environment, write_result
 
-from sk_dim.critics import CRITICS, make_critic
 from sk_dim.datasets import make_correlated_gaussians
-from sk_dim.mi_estimators import MI_ESTIMATORS, get_estimator
-from sk_dim.objectives import estimate_mi
+from sk_dim.nn.critics import CRITICS, make_critic
+from sk_dim.nn.mi_estimators import MI_ESTIMATORS, get_estimator
+from sk_dim.nn.objectives import estimate_mi
 
 LEVELS = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0)
 

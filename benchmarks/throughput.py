@@ -50,20 +50,20 @@ from torch.utils.flop_counter import FlopCounterMode
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim._defaults import auto_values
 from sk_dim._input.layout import InputLayout
-from sk_dim._input.scaling import InputEncoder, Standardize
 from sk_dim._training.batches import inference_batch_size
 from sk_dim._training.devices import adam_kernel
-from sk_dim.augmentations import get_augmentation
-from sk_dim.encoders import ConvEncoder
-from sk_dim.mi_estimators import get_estimator
-from sk_dim.objectives import DeepInfoMaxObjective
-from sk_dim.prior import (
+from sk_dim.nn.augmentations import get_augmentation
+from sk_dim.nn.encoders import ConvEncoder
+from sk_dim.nn.mi_estimators import get_estimator
+from sk_dim.nn.objectives import DeepInfoMaxObjective
+from sk_dim.nn.prior import (
     PriorDiscriminator,
     discriminator_loss,
     encoder_prior_loss,
     sample_prior,
     to_prior_space,
 )
+from sk_dim.nn.scaling import InputEncoder, Standardize
 
 SHAPES = {"mnist 1x28x28": (1, 28, 28), "cifar 3x32x32": (3, 32, 32)}
 

@@ -22,10 +22,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from sk_dim.critics import make_critic
 from sk_dim.datasets import make_correlated_gaussians
-from sk_dim.mi_estimators import MI_ESTIMATORS, get_estimator
-from sk_dim.objectives import estimate_mi
+from sk_dim.nn.critics import make_critic
+from sk_dim.nn.mi_estimators import MI_ESTIMATORS, get_estimator
+from sk_dim.nn.objectives import estimate_mi
 
 LEVELS = [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
 STEPS_PER_LEVEL, DIM, BATCH = 250, 20, 128

@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from sk_dim import TwoViewInfoMax
-from sk_dim.views import SplitColumns
+from sk_dim.nn.views import SplitColumns
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(

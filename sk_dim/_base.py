@@ -21,18 +21,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._input.checks import SampleCheck
 from ._input.layout import InputLayout
 from ._input.prepare import model_input
-from ._input.scaling import Standardize, fit_standardize
+from ._input.scaling import fit_standardize
 from ._input.streaming import StreamedData, is_out_of_core, streamed
+from ._parameters import TRAINING_CONSTRAINTS
 from ._persistence import load_model, save_model
 from ._training.batches import inference_batch_size, make_batches, to_host
 from ._training.configuration import check_callbacks, training_callbacks
 from ._training.devices import check_precision, resolve_device
 from ._training.distributed import local_device, rank_and_world, start_process_group
 from ._training.engine import TrainingNet
-from ._training.parameters import TRAINING_CONSTRAINTS
 from ._training.runtime import compute_settings
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
+from .nn.scaling import Standardize
 
 
 @contextlib.contextmanager
@@ -74,7 +75,7 @@ class NetEstimator(BaseEstimator):
     """An estimator whose ``fit`` trains the networks of a :class:`TrainingNet`.
 
     A subclass takes the parameters of
-    :data:`~sk_dim._training.parameters.TRAINING_CONSTRAINTS` and
+    :data:`~sk_dim._parameters.TRAINING_CONSTRAINTS` and
     defines :meth:`_build_net`. It may refine
     :meth:`_check_training_data`, :meth:`_fit_scaling` and
     :meth:`_check_net_params`, and the training data of ``fit(X, y)`` in

@@ -15,18 +15,18 @@ from torch import nn
 from ._base import NetEstimator
 from ._defaults import resolve_auto
 from ._input.layout import InputLayout, infer_layout
-from ._input.scaling import Standardize
 from ._nets.deep_infomax import DeepInfoMaxNet, build_net
-from ._training.parameters import (
+from ._parameters import (
     TRAINING_CONSTRAINTS,
     document_training_parameters,
     store_parameters,
 )
-from .augmentations import AUGMENTATIONS
-from .critics import CRITICS
-from .encoders import MAP_ENCODERS
-from .mi_estimators import MI_ESTIMATORS
-from .prior import PRIORS
+from .nn.augmentations import AUGMENTATIONS
+from .nn.critics import CRITICS
+from .nn.encoders import MAP_ENCODERS
+from .nn.mi_estimators import MI_ESTIMATORS
+from .nn.prior import PRIORS
+from .nn.scaling import Standardize
 
 __all__ = ["DeepInfoMaxTransformer"]
 
@@ -89,13 +89,13 @@ class DeepInfoMaxTransformer(
         ``DV`` (instantiated without arguments), an instance such as
         ``DV(moving_average=0.01)`` (copied at fit), or a function mapping a
         (B, B, L) score tensor to a scalar bound (see
-        :mod:`sk_dim.mi_estimators`). "auto" is "infonce" for colour images and
+        :mod:`sk_dim.nn.mi_estimators`). "auto" is "infonce" for colour images and
         "jsd" otherwise.
     critic : {"encode_and_dot", "separable", "bilinear", "dot", "concat", \
             "concat_and_convolve"}, class or torch.nn.Module, \
             default="encode_and_dot"
         Critic scoring (global vector, local feature) pairs, built for each
-        active term (see :mod:`sk_dim.critics`). "encode_and_dot" and
+        active term (see :mod:`sk_dim.nn.critics`). "encode_and_dot" and
         "concat_and_convolve" are the paper's two; the latter costs memory in
         proportion to ``batch_size**2`` times the number of local features,
         so it suits the global term (DIM(G)) best. A module instance maps
@@ -110,7 +110,7 @@ class DeepInfoMaxTransformer(
         network with the same stages and "alexnet" the paper's AlexNet-like
         encoder for 64 pixel images (at least 16 pixels); all three size
         themselves to the images and refuse images below their minimum
-        rather than resize them (see :mod:`sk_dim.encoders`). "mlp" encodes
+        rather than resize them (see :mod:`sk_dim.nn.encoders`). "mlp" encodes
         feature rows, or flattened images. "auto" is "conv" for images and
         "mlp" for rows. A module instance, copied at fit with its weights as
         the starting point, receives standardised (B, C, H, W) images or
@@ -136,7 +136,7 @@ class DeepInfoMaxTransformer(
         text); "crop_colour" also replaces each view's channels by random
         mixtures of them; "photo" is SimCLR's augmentation for photographs
         (random resized crops, flips, colour jitter and grayscale, see
-        :class:`~sk_dim.photo.PhotoAugmentation`, whose instances set its
+        :class:`~sk_dim.nn.photo.PhotoAugmentation`, whose instances set its
         parameters). A callable maps a float tensor batch (B, C, H, W), or
         (B, F) for rows, to a batch of the same shape and must be
         picklable. "auto" is "photo" for colour images (3 channels), "crop"

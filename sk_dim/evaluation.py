@@ -31,8 +31,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._base import draw_seed
-from .critics import ConcatCritic
-from .mi_estimators import DV, dv_bound, dv_estimate, jsd_estimate
+from .nn.bounds import dv_bound, dv_estimate, jsd_estimate
+from .nn.critics import ConcatCritic
+from .nn.mi_estimators import DV
 
 __all__ = [
     "knn_probe",

@@ -15,15 +15,15 @@ from ._base import NetEstimator, draw_seed, seeded_torch
 from ._defaults import auto_values
 from ._input.checks import SampleCheck, check_hidden_layer_sizes
 from ._input.layout import InputLayout, infer_layout
-from ._input.scaling import Standardize
 from ._nets.mim import LatentModelNet, build_net
-from ._training.parameters import (
+from ._parameters import (
     TRAINING_CONSTRAINTS,
     document_training_parameters,
     store_parameters,
 )
-from .encoders import MAP_ENCODERS
-from .objectives.mim import OBJECTIVES, importance_log_likelihood
+from .nn.encoders import MAP_ENCODERS
+from .nn.objectives.mim import OBJECTIVES, importance_log_likelihood
+from .nn.scaling import Standardize
 
 __all__ = ["MutualInformationMachine"]
 
@@ -48,7 +48,7 @@ class MutualInformationMachine(
     p(x|z) trained, like a VAE, to encode and reconstruct, but with an
     objective that makes the encoder of low entropy: the mutual information
     between x and z stays high and latent dimensions do not collapse to the
-    prior (see :mod:`sk_dim.objectives.mim`). ``transform`` returns the
+    prior (see :mod:`sk_dim.nn.objectives.mim`). ``transform`` returns the
     posterior means, ``inverse_transform`` decodes codes, ``sample`` draws
     new data and ``score`` estimates the log-likelihood.
 
@@ -72,7 +72,7 @@ class MutualInformationMachine(
     encoder : {"auto", "mlp", "conv", "resnet", "alexnet"}, default="auto"
         "mlp": multi-layer perceptrons for encoder and decoder (on flattened
         images for images); "conv", "resnet" and "alexnet": an image encoder
-        of :mod:`sk_dim.encoders` (see ``DeepInfoMaxTransformer``) and a
+        of :mod:`sk_dim.nn.encoders` (see ``DeepInfoMaxTransformer``) and a
         transposed-convolution decoder. "auto" is "conv" for images and
         "mlp" for rows.
     hidden_layer_sizes : tuple of int, default=(512, 512)
@@ -91,7 +91,7 @@ class MutualInformationMachine(
         The likelihood used, "bernoulli" or "gaussian".
     net_ : skorch.NeuralNet
         The fitted net; ``net_.module_`` is the
-        :class:`~sk_dim.mim_networks.LatentVariableModel`.
+        :class:`~sk_dim.nn.latent.LatentVariableModel`.
     device_ : torch.device
         Device the model was last trained on (by ``fit``, or ``partial_fit``
         where the net then was) or moved to by ``to``. ``transform`` runs
@@ -303,7 +303,8 @@ class MutualInformationMachine(
 
         Returns
         -------
-        log_likelihood : ndarray of shape (n_samples,), dtype float64
+        log_likelihood : ndarray of shape (n_samples,), dtype float32
+            Computed in float32, as the model is.
         """
         check_is_fitted(self)
         model = self.net_.module_.eval()
@@ -319,7 +320,7 @@ class MutualInformationMachine(
             self._input_data(X),
             lambda batch: importance_log_likelihood(model, model.prepare(batch), noise),
         )
-        return scores.astype(np.float64) + log_jacobian
+        return scores + np.float32(log_jacobian)
 
     def score(self, X, y=None):
         """Mean importance-sampled log-likelihood of X (see ``score_samples``).

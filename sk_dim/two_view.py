@@ -15,17 +15,19 @@ from torch import nn
 from ._base import NetEstimator
 from ._input.checks import check_float32_range, check_hidden_layer_sizes
 from ._input.layout import InputLayout
-from ._input.scaling import Standardize, fit_standardize
+from ._input.scaling import fit_standardize
 from ._input.streaming import is_out_of_core
-from ._nets.two_view import TwoViewNet, build_model, build_net, split_views
-from ._training.parameters import (
+from ._nets.two_view import TwoViewNet, build_model, build_net
+from ._parameters import (
     TRAINING_CONSTRAINTS,
     document_training_parameters,
     store_parameters,
 )
-from .critics import CRITICS
-from .mi_estimators import MI_ESTIMATORS
-from .views import SplitColumns
+from .nn.critics import CRITICS
+from .nn.mi_estimators import MI_ESTIMATORS
+from .nn.models.two_view import split_views
+from .nn.scaling import Standardize
+from .nn.views import SplitColumns
 
 __all__ = ["TwoViewInfoMax"]
 
@@ -45,8 +47,8 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
     function that splits (or augments) each row into two. One MLP per view
     encodes it to ``n_components`` values, and the encoders are
     trained to maximise a lower bound on I(g_a(x_a); g_b(x_b)) made of a
-    critic and an estimator, any of :mod:`sk_dim.critics` and
-    :mod:`sk_dim.mi_estimators`. ``transform`` returns the codes of view a.
+    critic and an estimator, any of :mod:`sk_dim.nn.critics` and
+    :mod:`sk_dim.nn.mi_estimators`. ``transform`` returns the codes of view a.
     This is the setting of Tschannen et al. (2020), whose MNIST experiment
     takes the top and bottom halves of each image as the two views.
 
@@ -57,7 +59,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
     views : callable or None, default=None
         None: ``fit(X, y)`` takes view a as X and view b as y. A callable
         maps a float tensor batch (B, F) of X to two tensors (B, F_a) and
-        (B, F_b), for example :class:`~sk_dim.views.SplitColumns`; it runs on
+        (B, F_b), for example :class:`~sk_dim.nn.views.SplitColumns`; it runs on
         every training batch (a random function draws new views each step)
         and on the input of ``transform``, which encodes the first view. It
         must be picklable. With it, the ``y`` of ``fit`` is ignored, so that
@@ -127,7 +129,7 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
     --------
     >>> from sklearn.datasets import load_digits
     >>> from sk_dim import TwoViewInfoMax
-    >>> from sk_dim.views import SplitColumns
+    >>> from sk_dim.nn.views import SplitColumns
     >>> X, _ = load_digits(return_X_y=True)  # 8 x 8 images as rows of 64
     >>> model = TwoViewInfoMax(16, views=SplitColumns(), max_epochs=2)
     >>> model.fit_transform(X).shape  # codes of the top halves

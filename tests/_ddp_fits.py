@@ -15,7 +15,7 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine, TwoViewInfoMax
-from sk_dim.views import SplitColumns
+from sk_dim.nn.views import SplitColumns
 
 
 class RankDependentScore(Callback):

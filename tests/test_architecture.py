@@ -4,6 +4,8 @@ docs/architecture.md describes the layers that these tests hold to.
 """
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,12 +14,23 @@ PACKAGE = Path(__file__).parent.parent / "sk_dim"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 #: What the modules of each layer may not import: lower layers never reach up.
+ABOVE_THE_CORE = (
+    "sk_dim._input",
+    "sk_dim._training",
+    "sk_dim._nets",
+    "sk_dim._base",
+    "sk_dim._parameters",
+    "sk_dim._defaults",
+    "sk_dim._persistence",
+    "sk_dim.evaluation",
+    "sk_dim.datasets",
+    "sk_dim.callbacks",
+)
 FORBIDDEN = {
+    "sk_dim.nn": ABOVE_THE_CORE,
     "sk_dim._input": ("sk_dim._training", "sk_dim._nets", "sk_dim._base"),
     "sk_dim._training": ("sk_dim._nets", "sk_dim._base", "sk_dim._persistence"),
     "sk_dim._nets": ("sk_dim._base", "sk_dim._persistence"),
-    "sk_dim.objectives": ("sk_dim._training.engine", "sk_dim._nets", "sk_dim._base"),
-    "sk_dim.models": ("sk_dim._training.engine", "sk_dim._nets", "sk_dim._base"),
 }
 ESTIMATOR_MODULES = ("sk_dim.deep_infomax", "sk_dim.mim", "sk_dim.two_view")
 
@@ -98,3 +111,11 @@ def test_lower_layers_do_not_import_higher_ones(layer):
                 if target.startswith(FORBIDDEN[layer]) or target in ESTIMATOR_MODULES
             )
             assert not reached, f"{module} imports {reached}"
+
+
+def test_the_core_imports_neither_scikit_learn_nor_skorch():
+    code = (
+        "import sys, sk_dim.nn; "
+        "assert 'sklearn' not in sys.modules and 'skorch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sk_dim.augmentations import (
+from sk_dim.nn.augmentations import (
     RandomCrops,
     crop_padding,
     get_augmentation,

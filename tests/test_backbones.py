@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from sk_dim import DeepInfoMaxTransformer
-from sk_dim.backbones import BackboneEncoder
+from sk_dim.nn.encoders.backbones import BackboneEncoder
 
 
 def small_classifier() -> nn.Module:

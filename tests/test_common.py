@@ -16,7 +16,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine, TwoViewInfoMax
-from sk_dim.views import SplitColumns
+from sk_dim.nn.views import SplitColumns
 
 from .conftest import TINY
 

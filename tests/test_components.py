@@ -1,15 +1,15 @@
 import pytest
 import torch
 
-from sk_dim.critics import EncodeAndDotCritic
-from sk_dim.encoders import (
+from sk_dim.nn.critics import EncodeAndDotCritic
+from sk_dim.nn.encoders import (
     AlexNetEncoder,
     ConvEncoder,
     MLPEncoder,
     ModuleEncoder,
     ResNetEncoder,
 )
-from sk_dim.prior import (
+from sk_dim.nn.prior import (
     PriorDiscriminator,
     discriminator_loss,
     encoder_prior_loss,
@@ -210,7 +210,7 @@ def test_discriminator_loss_gradient_penalty():
 
 def test_one_registry_names_the_encoders_of_every_model():
     from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine
-    from sk_dim.encoders import ENCODERS, MAP_ENCODERS, build_encoder
+    from sk_dim.nn.encoders import ENCODERS, MAP_ENCODERS, build_encoder
 
     for estimator in (DeepInfoMaxTransformer, MutualInformationMachine):
         (names, *_) = estimator._parameter_constraints["encoder"]

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from sk_dim.critics import (
+from sk_dim.nn.critics import (
     CRITICS,
     BilinearCritic,
     ConcatCritic,

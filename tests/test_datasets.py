@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sk_dim.datasets import gaussian_correlation, make_correlated_gaussians
-from sk_dim.mi_estimators import second_order_mi
+from sk_dim.nn.bounds import second_order_mi
 
 
 @pytest.mark.parametrize("n_features", [1, 5, 20])

@@ -13,7 +13,7 @@ from torch import nn
 
 from sk_dim import DeepInfoMaxTransformer
 from sk_dim._training.batches import TensorBatches, place_on_device
-from sk_dim.photo import PhotoAugmentation
+from sk_dim.nn.photo import PhotoAugmentation
 
 from ._cuda import needs_cuda
 

@@ -4,21 +4,23 @@ import numpy as np
 import pytest
 import torch
 
-from sk_dim.critics import SeparableCritic
-from sk_dim.mi_estimators import (
-    DV,
-    MI_ESTIMATORS,
-    NWJ,
-    InfoNCE,
-    SecondOrder,
+from sk_dim.nn.bounds import (
     dv_bound,
-    get_estimator,
     infonce_bound,
     jsd_bound,
     nwj_bound,
     second_order_mi,
 )
-from sk_dim.objectives import DeepInfoMaxObjective, estimate_mi
+from sk_dim.nn.critics import SeparableCritic
+from sk_dim.nn.mi_estimators import (
+    DV,
+    MI_ESTIMATORS,
+    NWJ,
+    InfoNCE,
+    SecondOrder,
+    get_estimator,
+)
+from sk_dim.nn.objectives import DeepInfoMaxObjective, estimate_mi
 
 #: The estimators that read a (B, B, L) score tensor, as pure functions.
 BOUNDS = {"jsd": jsd_bound, "infonce": infonce_bound, "dv": dv_bound, "nwj": nwj_bound}

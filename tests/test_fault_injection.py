@@ -21,7 +21,7 @@ from sk_dim import (
     _persistence,
 )
 from sk_dim.exceptions import CorruptSaveError, TrainingDivergedError
-from sk_dim.views import SplitColumns
+from sk_dim.nn.views import SplitColumns
 
 
 class AtStep(Callback):

@@ -9,15 +9,15 @@ import torch
 from torch import distributions, nn
 
 from sk_dim import MutualInformationMachine
-from sk_dim._input.scaling import Standardize
 from sk_dim._nets.mim import build_model
-from sk_dim.mim_networks import (
+from sk_dim.nn.latent import (
     BernoulliLikelihood,
     GaussianLikelihood,
     LatentVariableModel,
     gaussian_log_density,
 )
-from sk_dim.objectives.mim import LatentObjective, importance_log_likelihood
+from sk_dim.nn.objectives.mim import LatentObjective, importance_log_likelihood
+from sk_dim.nn.scaling import Standardize
 
 #: Settings that make a fit take a fraction of a second.
 SMALL = {

@@ -6,8 +6,9 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
-from sk_dim import DeepInfoMax, DeepInfoMaxTransformer
-from sk_dim.encoders import ConvEncoder, MLPEncoder, ModuleEncoder
+from sk_dim import DeepInfoMaxTransformer
+from sk_dim.nn import DeepInfoMax
+from sk_dim.nn.encoders import ConvEncoder, MLPEncoder, ModuleEncoder
 
 
 def clusters(n_samples=512, n_classes=4, n_features=20, seed=0):

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine, TwoViewInfoMax
 from sk_dim._input.streaming import ArrayStore, StreamedData, is_out_of_core
 from sk_dim._training.batches import StreamedBatches
-from sk_dim.views import SplitColumns
+from sk_dim.nn.views import SplitColumns
 
 SMALL = {
     DeepInfoMaxTransformer: {"n_components": 4, "critic_width": 16},

@@ -11,7 +11,7 @@ import torch
 
 from sk_dim import DeepInfoMaxTransformer, __version__, _persistence
 from sk_dim.exceptions import CorruptSaveError, InconsistentVersionWarning
-from sk_dim.mi_estimators import DV
+from sk_dim.nn.mi_estimators import DV
 
 
 @pytest.fixture(scope="module")

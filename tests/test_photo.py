@@ -6,8 +6,8 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from sk_dim import DeepInfoMaxTransformer
-from sk_dim.augmentations import RandomCrops, get_augmentation
-from sk_dim.photo import (
+from sk_dim.nn.augmentations import RandomCrops, get_augmentation
+from sk_dim.nn.photo import (
     LUMA,
     PhotoAugmentation,
     colour_transforms,

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from sk_dim._input.scaling import InputEncoder, Standardize
 from sk_dim._training import runtime
 from sk_dim._training.runtime import (
     compute_settings,
     cpu_thread_limit,
     cudnn_autotuning,
 )
-from sk_dim.encoders import ConvEncoder
+from sk_dim.nn.encoders import ConvEncoder
+from sk_dim.nn.scaling import InputEncoder, Standardize
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 
 from sk_dim import DeepInfoMaxTransformer
-from sk_dim.augmentations import RandomCrops
-from sk_dim.critics import CRITICS, BilinearCritic, ConcatCritic
-from sk_dim.encoders import ConvEncoder
-from sk_dim.mi_estimators import DV, MI_ESTIMATORS
-from sk_dim.photo import PhotoAugmentation
+from sk_dim.nn.augmentations import RandomCrops
+from sk_dim.nn.critics import CRITICS, BilinearCritic, ConcatCritic
+from sk_dim.nn.encoders import ConvEncoder
+from sk_dim.nn.mi_estimators import DV, MI_ESTIMATORS
+from sk_dim.nn.photo import PhotoAugmentation
 
 from .conftest import ks_to_uniform
 

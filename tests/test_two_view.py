@@ -12,8 +12,8 @@ from sklearn.pipeline import Pipeline
 
 from sk_dim import TwoViewInfoMax
 from sk_dim.datasets import make_correlated_gaussians
-from sk_dim.mi_estimators import MI_ESTIMATORS
-from sk_dim.views import SplitColumns
+from sk_dim.nn.mi_estimators import MI_ESTIMATORS
+from sk_dim.nn.views import SplitColumns
 
 SMALL = {
     "n_components": 8,

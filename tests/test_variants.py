@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from sk_dim import DeepInfoMaxTransformer
-from sk_dim.augmentations import RandomOcclusion
-from sk_dim.objectives import CoordinatePredictor, coordinate_loss
+from sk_dim.nn.augmentations import RandomOcclusion
+from sk_dim.nn.objectives import CoordinatePredictor, coordinate_loss
 
 
 def test_coordinate_loss_matches_a_loop():

@@ -6,15 +6,7 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-import torch
 from sklearn.utils import check_array
-
-
-def describe(value) -> str:
-    """``"a tensor of shape (2, 3)"`` or ``"an object of type list"``."""
-    if isinstance(value, torch.Tensor):
-        return f"a tensor of shape {tuple(value.shape)}"
-    return f"an object of type {type(value).__name__}"
 
 
 def check_hidden_layer_sizes(sizes, allow_empty: bool) -> tuple[int, ...]:

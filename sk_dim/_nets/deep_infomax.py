@@ -11,22 +11,22 @@ import torch
 from torch import nn
 
 from .._input.layout import InputLayout
-from .._input.scaling import InputEncoder, Standardize
 from .._training.configuration import engine_arguments
 from .._training.distributed import average_gradients
 from .._training.engine import TrainingNet
 from .._training.runtime import free_memory
-from ..augmentations import RandomOcclusion, get_augmentation
-from ..encoders import ENCODERS, ModuleEncoder, build_encoder
-from ..mi_estimators import DV, NWJ
-from ..models import DeepInfoMax
+from ..nn.augmentations import RandomOcclusion, get_augmentation
+from ..nn.encoders import ENCODERS, ModuleEncoder, build_encoder
+from ..nn.mi_estimators import DV, NWJ
+from ..nn.models.deep_infomax import DeepInfoMax
+from ..nn.scaling import InputEncoder, Standardize
 
 
 class DeepInfoMaxNet(TrainingNet):
-    """skorch net training a :class:`~sk_dim.models.DeepInfoMax` module.
+    """skorch net training a :class:`~sk_dim.nn.models.DeepInfoMax` module.
 
     ``module_`` is the model's encoder (with its input scaling),
-    ``criterion_`` its :class:`~sk_dim.objectives.DeepInfoMaxObjective`
+    ``criterion_`` its :class:`~sk_dim.nn.objectives.DeepInfoMaxObjective`
     holding the critics, and ``discriminator_`` its prior discriminator,
     trained on its own optimizer (``optimizer_discriminator_``) when
     ``gamma > 0``; ``model_`` is the whole model.
@@ -142,8 +142,8 @@ def build_input_encoder(
 ) -> InputEncoder:
     """The encoder of ``params`` for data of ``layout``, behind its input scaling.
 
-    A name is built by :func:`~sk_dim.encoders.build_encoder`; a module is
-    copied and adapted by :class:`~sk_dim.encoders.ModuleEncoder`.
+    A name is built by :func:`~sk_dim.nn.encoders.build_encoder`; a module is
+    copied and adapted by :class:`~sk_dim.nn.encoders.ModuleEncoder`.
     """
     encoder, n_components = params["encoder"], params["n_components"]
     sample_shape = layout.image_shape or layout.sample_shape

@@ -7,25 +7,25 @@ import math
 import torch
 
 from .._input.layout import InputLayout
-from .._input.scaling import Standardize
 from .._training.configuration import engine_arguments
 from .._training.engine import TrainingNet
-from ..encoders import ENCODERS, FeedForward, build_encoder
-from ..mim_networks import (
+from ..nn.encoders import ENCODERS, FeedForward, build_encoder
+from ..nn.latent import (
     BernoulliLikelihood,
     ConvDecoder,
     GaussianEncoder,
     GaussianLikelihood,
     LatentVariableModel,
 )
-from ..objectives.mim import LatentObjective
+from ..nn.objectives.mim import LatentObjective
+from ..nn.scaling import Standardize
 
 
 class LatentModelNet(TrainingNet):
-    """skorch net training a :class:`~sk_dim.mim_networks.LatentVariableModel`.
+    """skorch net training a :class:`~sk_dim.nn.latent.LatentVariableModel`.
 
     ``module`` is the model (input scaling, encoder, decoder and likelihood)
-    and ``criterion`` its :class:`~sk_dim.objectives.mim.LatentObjective`.
+    and ``criterion`` its :class:`~sk_dim.nn.objectives.mim.LatentObjective`.
     The held-out score of a batch is the negative loss.
     """
 

@@ -5,85 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torch import nn
 
-from .._input.checks import describe
-from .._input.scaling import Standardize
 from .._training.configuration import engine_arguments
-from .._training.distributed import gather_rows
 from .._training.engine import TrainingNet
-from ..encoders import build_encoder
-from ..mi_estimators import get_estimator
-from ..objectives.two_view import CrossViewObjective
-
-
-def split_views(
-    views: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
-    inputs: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The two views that ``views`` makes of raw (B, F) inputs, checked."""
-    split = views(inputs.float())
-    valid = (
-        isinstance(split, (tuple, list))
-        and len(split) == 2
-        and all(
-            isinstance(view, torch.Tensor)
-            and view.ndim == 2
-            and len(view) == len(inputs)
-            for view in split
-        )
-    )
-    if not valid:
-        raise ValueError(
-            "views must return two tensors (B, F_a) and (B, F_b) of the "
-            f"batch's {len(inputs)} rows, got {describe(split)}."
-        )
-    return split[0], split[1]
-
-
-class TwoViewModel(nn.Module):
-    """A view function, then one scaling and one encoder per view.
-
-    Parameters
-    ----------
-    views : callable
-        Maps a float batch (B, F) to the two views (B, F_a) and (B, F_b).
-    scalings : tuple of Standardize
-        Scaling of view a and of view b.
-    encoders : tuple of torch.nn.Module
-        Encoder of view a and of view b, each to (B, D) codes.
-    """
-
-    def __init__(
-        self,
-        views: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
-        scalings: tuple[Standardize, Standardize],
-        encoders: tuple[nn.Module, nn.Module],
-    ):
-        super().__init__()
-        self.views = views
-        self.scalings = nn.ModuleList(scalings)
-        self.encoders = nn.ModuleList(encoders)
-
-    def split(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The two views of raw (B, F) inputs."""
-        return split_views(self.views, inputs)
-
-    def encode(self, view: torch.Tensor, index: int) -> torch.Tensor:
-        """(B, D) codes of raw rows of view ``index`` (0 for a, 1 for b)."""
-        return self.encoders[index](self.scalings[index](view))
-
-    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Codes (B, D) of both views of raw (B, F) inputs."""
-        view_a, view_b = self.split(inputs)
-        return self.encode(view_a, 0), self.encode(view_b, 1)
+from ..nn.encoders import build_encoder
+from ..nn.gather import gather_rows
+from ..nn.mi_estimators import get_estimator
+from ..nn.models.two_view import TwoViewModel
+from ..nn.objectives.two_view import CrossViewObjective
+from ..nn.scaling import Standardize
 
 
 class TwoViewNet(TrainingNet):
     """skorch net maximising the bound of a two-view objective.
 
     ``module`` is the :class:`TwoViewModel` and ``criterion`` the
-    :class:`~sk_dim.objectives.CrossViewObjective` holding the critic; the
+    :class:`~sk_dim.nn.objectives.CrossViewObjective` holding the critic; the
     loss is the negative bound, the held-out score the bound.
     """
 

@@ -24,6 +24,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ..nn.gather import rank_and_world
+
 
 def launched_by_torchrun() -> bool:
     """Whether this process is one of several started by torchrun."""
@@ -45,13 +47,6 @@ def start_process_group(device: torch.device) -> None:
         dist.init_process_group(backend="gloo")
 
 
-def rank_and_world() -> tuple[int, int]:
-    """This process's rank and the number of processes (0 and 1 alone)."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
 def local_device(device: torch.device) -> torch.device:
     """The CUDA device of this process under torchrun: GPU ``LOCAL_RANK``.
 
@@ -71,47 +66,6 @@ def local_device(device: torch.device) -> torch.device:
             stacklevel=4,
         )
     return local
-
-
-class _GatherRows(torch.autograd.Function):
-    """All-gather along the rows whose backward sums each process's gradients.
-
-    Every process computes the loss of the whole gathered batch; the
-    gradient of a process's own rows is the sum, over the processes, of the
-    gradients of their losses for those rows. It is computed densely (an
-    all-reduce of the gathered gradient, then the process's rows), which
-    gloo supports and which holds for gradients of any memory layout.
-    """
-
-    @staticmethod
-    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
-        rank, world = rank_and_world()
-        tensor = tensor.contiguous()
-        parts = [
-            torch.empty(tensor.shape, dtype=tensor.dtype, device=tensor.device)
-            for _ in range(world)
-        ]
-        dist.all_gather(parts, tensor)
-        ctx.rank, ctx.share = rank, len(tensor)
-        return torch.cat(parts)
-
-    @staticmethod
-    def backward(ctx, gradient: torch.Tensor) -> torch.Tensor:
-        gradient = gradient.clone(memory_format=torch.contiguous_format)
-        dist.all_reduce(gradient)  # in place, on a copy of autograd's buffer
-        return gradient[ctx.rank * ctx.share : (ctx.rank + 1) * ctx.share]
-
-
-def gather_rows(tensor: torch.Tensor) -> torch.Tensor:
-    """The rows of every process, concatenated in rank order; differentiable.
-
-    Alone, ``tensor`` itself. The backward pass gives each process the
-    gradient, summed over the processes, of its own rows.
-    """
-    _, world = rank_and_world()
-    if world == 1:
-        return tensor
-    return _GatherRows.apply(tensor)
 
 
 def rank_share(batch: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,9 @@
 """The objectives of the models: the losses that training minimises.
 
-Each model has its own module: :mod:`sk_dim.objectives.deep_infomax` (the
+Each model has its own module: :mod:`sk_dim.nn.objectives.deep_infomax` (the
 global, local and coordinate terms of Deep InfoMax),
-:mod:`sk_dim.objectives.two_view` (the bound between two views' codes) and
-:mod:`sk_dim.objectives.mim` (the Mutual Information Machine and the VAE).
+:mod:`sk_dim.nn.objectives.two_view` (the bound between two views' codes) and
+:mod:`sk_dim.nn.objectives.mim` (the Mutual Information Machine and the VAE).
 """
 
 from ..mi_estimators import estimate_mi

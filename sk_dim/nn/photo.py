@@ -65,7 +65,7 @@ def random_resized_crop(
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.photo import random_resized_crop
+    >>> from sk_dim.nn.photo import random_resized_crop
     >>> random_resized_crop(torch.zeros(4, 3, 32, 32), (0.2, 1.0), (0.75, 1.33)).shape
     torch.Size([4, 3, 32, 32])
     """
@@ -143,7 +143,7 @@ def colour_transforms(
 
     Examples
     --------
-    >>> from sk_dim.photo import colour_transforms
+    >>> from sk_dim.nn.photo import colour_transforms
     >>> matrix, _, _ = colour_transforms(5, 0.4, 0.4, 0.4, 0.1, 0.8, 0.2)
     >>> matrix.shape
     torch.Size([5, 3, 3])
@@ -228,7 +228,7 @@ class PhotoAugmentation:
 
     See Also
     --------
-    sk_dim.augmentations.RandomCrops : Translations for digits and text.
+    sk_dim.nn.augmentations.RandomCrops : Translations for digits and text.
 
     References
     ----------
@@ -239,7 +239,7 @@ class PhotoAugmentation:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.photo import PhotoAugmentation
+    >>> from sk_dim.nn.photo import PhotoAugmentation
     >>> augment = PhotoAugmentation(crop_scale=(0.3, 1.0), hue=0.05)
     >>> augment(torch.rand(8, 3, 32, 32)).shape
     torch.Size([8, 3, 32, 32])

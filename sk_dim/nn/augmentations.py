@@ -49,7 +49,7 @@ def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.augmentations import random_crop
+    >>> from sk_dim.nn.augmentations import random_crop
     >>> random_crop(torch.zeros(5, 3, 28, 28), padding=3).shape
     torch.Size([5, 3, 28, 28])
     """
@@ -79,7 +79,7 @@ def random_flip(images: torch.Tensor) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.augmentations import random_flip
+    >>> from sk_dim.nn.augmentations import random_flip
     >>> random_flip(torch.zeros(5, 1, 8, 8)).shape
     torch.Size([5, 1, 8, 8])
     """
@@ -107,7 +107,7 @@ def random_colour_mix(images: torch.Tensor) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.augmentations import random_colour_mix
+    >>> from sk_dim.nn.augmentations import random_colour_mix
     >>> random_colour_mix(torch.ones(2, 3, 4, 4)).allclose(torch.ones(2, 3, 4, 4))
     True
     """
@@ -133,7 +133,7 @@ def crop_padding(height: int, width: int) -> int:
 
     Examples
     --------
-    >>> from sk_dim.augmentations import crop_padding
+    >>> from sk_dim.nn.augmentations import crop_padding
     >>> crop_padding(28, 28), crop_padding(64, 64)
     (3, 8)
     """
@@ -156,7 +156,7 @@ class RandomCrops:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.augmentations import RandomCrops
+    >>> from sk_dim.nn.augmentations import RandomCrops
     >>> RandomCrops(padding=4, flip=True)(torch.zeros(4, 3, 32, 32)).shape
     torch.Size([4, 3, 32, 32])
     """
@@ -191,7 +191,7 @@ def get_augmentation(
         "crop": random crops (translations of up to :func:`crop_padding`
         pixels); "crop_flip": the same followed by random horizontal flips;
         "crop_colour": crops followed by random colour mixing; "photo":
-        :class:`~sk_dim.photo.PhotoAugmentation` with its defaults (random
+        :class:`~sk_dim.nn.photo.PhotoAugmentation` with its defaults (random
         resized crops, flips, colour jitter and grayscale).
     image_size : tuple of int
         ``(height, width)`` of the images.
@@ -202,7 +202,7 @@ def get_augmentation(
 
     Examples
     --------
-    >>> from sk_dim.augmentations import get_augmentation
+    >>> from sk_dim.nn.augmentations import get_augmentation
     >>> get_augmentation("crop_flip", (28, 28))
     RandomCrops(padding=3, flip=True, colour=False)
     """
@@ -237,7 +237,7 @@ class RandomOcclusion:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.augmentations import RandomOcclusion
+    >>> from sk_dim.nn.augmentations import RandomOcclusion
     >>> occluded = RandomOcclusion(size=4, fill=0.0)(torch.ones(2, 1, 8, 8))
     >>> (occluded == 0).sum(dim=(1, 2, 3)).tolist()
     [16, 16]

@@ -31,7 +31,7 @@ import math
 import torch
 from torch import nn
 
-from ..mim_networks import (
+from ..latent import (
     LatentVariableModel,
     gaussian_log_density,
     standard_normal_log_density,
@@ -69,7 +69,7 @@ def vae_loss(
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.objectives.mim import vae_loss
+    >>> from sk_dim.nn.objectives.mim import vae_loss
     >>> terms = torch.tensor([-2.0]), torch.tensor([-1.0]), torch.tensor([0.5])
     >>> vae_loss(*terms).tolist()
     [3.5]
@@ -99,7 +99,7 @@ def mim_sample_loss(
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.objectives.mim import mim_sample_loss
+    >>> from sk_dim.nn.objectives.mim import mim_sample_loss
     >>> ones = torch.ones(1)
     >>> mim_sample_loss(-ones, -ones, ones).tolist()
     [0.5]
@@ -130,7 +130,7 @@ def one_sample_log_marginal(
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.objectives.mim import one_sample_log_marginal
+    >>> from sk_dim.nn.objectives.mim import one_sample_log_marginal
     >>> terms = torch.tensor([-2.0]), torch.tensor([-1.0]), torch.tensor([0.5])
     >>> one_sample_log_marginal(*terms).tolist()
     [-3.5]
@@ -162,7 +162,7 @@ def score_function_surrogate(
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.objectives.mim import score_function_surrogate
+    >>> from sk_dim.nn.objectives.mim import score_function_surrogate
     >>> log_prob = torch.zeros(2, requires_grad=True)
     >>> score_function_surrogate(torch.tensor([1.0, 3.0]), log_prob).sum().backward()
     >>> log_prob.grad.tolist()
@@ -210,7 +210,7 @@ def importance_log_likelihood(
     >>> X = np.random.default_rng(0).random((64, 10))
     >>> machine = MutualInformationMachine(n_components=3, batch_size=32, max_epochs=1)
     >>> model = machine.fit(X).net_.module_
-    >>> from sk_dim.objectives.mim import importance_log_likelihood
+    >>> from sk_dim.nn.objectives.mim import importance_log_likelihood
     >>> scaled = model.prepare(torch.as_tensor(X[:5], dtype=torch.float32))
     >>> with torch.no_grad():
     ...     log_p = importance_log_likelihood(model, scaled, torch.randn(100, 3))
@@ -237,7 +237,7 @@ def importance_log_likelihood(
 
 
 class LatentObjective(nn.Module):
-    """Loss of a :class:`~sk_dim.mim_networks.LatentVariableModel` on one batch.
+    """Loss of a :class:`~sk_dim.nn.latent.LatentVariableModel` on one batch.
 
     Parameters
     ----------
@@ -254,7 +254,7 @@ class LatentObjective(nn.Module):
     >>> X = np.random.default_rng(0).random((64, 10))
     >>> machine = MutualInformationMachine(n_components=3, batch_size=32, max_epochs=1)
     >>> model = machine.fit(X).net_.module_
-    >>> from sk_dim.objectives.mim import LatentObjective
+    >>> from sk_dim.nn.objectives.mim import LatentObjective
     >>> inputs = torch.as_tensor(X[:8], dtype=torch.float32)
     >>> loss, code_means = LatentObjective("a-mim")(model, inputs)
     >>> loss.shape, code_means.shape

@@ -21,9 +21,9 @@ class CrossViewObjective(nn.Module):
     Parameters
     ----------
     estimator : callable
-        See :mod:`sk_dim.mi_estimators`.
+        See :mod:`sk_dim.nn.mi_estimators`.
     critic : str, class or torch.nn.Module
-        See :func:`~sk_dim.critics.make_critic`.
+        See :func:`~sk_dim.nn.critics.make_critic`.
     n_components : int
         Size of the codes of both views.
     critic_hidden : int
@@ -32,8 +32,8 @@ class CrossViewObjective(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mi_estimators import InfoNCE
-    >>> from sk_dim.objectives import CrossViewObjective
+    >>> from sk_dim.nn.mi_estimators import InfoNCE
+    >>> from sk_dim.nn.objectives import CrossViewObjective
     >>> objective = CrossViewObjective(InfoNCE(), "bilinear", 4, critic_hidden=8)
     >>> objective(torch.randn(6, 4), torch.randn(6, 4)).shape
     torch.Size([])

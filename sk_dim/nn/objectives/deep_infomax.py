@@ -36,7 +36,7 @@ def coordinate_loss(logits: torch.Tensor, height: int, width: int) -> torch.Tens
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.objectives import coordinate_loss
+    >>> from sk_dim.nn.objectives import coordinate_loss
     >>> perfect = torch.eye(2).repeat_interleave(2, 0) * 100  # rows 0, 0, 1, 1
     >>> logits = torch.cat([perfect, torch.eye(2).repeat(2, 1) * 100], 1)
     >>> float(coordinate_loss(logits[None], 2, 2))
@@ -73,7 +73,7 @@ class CoordinatePredictor(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.objectives import CoordinatePredictor
+    >>> from sk_dim.nn.objectives import CoordinatePredictor
     >>> predictor = CoordinatePredictor(8, (3, 4), 5, hidden_features=16)
     >>> predictor(torch.randn(2, 8, 3, 4), torch.randn(2, 5)).shape
     torch.Size([])
@@ -117,11 +117,11 @@ class DeepInfoMaxObjective(nn.Module):
     estimator : callable
         Maps a (B, B, L) score tensor to a scalar bound, or, with
         ``uses_embeddings = True``, two paired embeddings (N, E) to a scalar
-        (see :mod:`sk_dim.mi_estimators`). Each active term gets its own copy
+        (see :mod:`sk_dim.nn.mi_estimators`). Each active term gets its own copy
         (``global_estimator``, ``local_estimator``), so that the state of an
         estimator such as DV's moving average follows one term.
     critic : str, class or torch.nn.Module
-        Critic of both terms (see :func:`sk_dim.critics.make_critic`).
+        Critic of both terms (see :func:`sk_dim.nn.critics.make_critic`).
     local_channels : int
         Channels of the local feature map.
     local_size : tuple of int
@@ -143,8 +143,8 @@ class DeepInfoMaxObjective(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mi_estimators import JSD
-    >>> from sk_dim.objectives import DeepInfoMaxObjective
+    >>> from sk_dim.nn.mi_estimators import JSD
+    >>> from sk_dim.nn.objectives import DeepInfoMaxObjective
     >>> objective = DeepInfoMaxObjective(
     ...     JSD(), "encode_and_dot", local_channels=16, local_size=(7, 7),
     ...     n_components=8, alpha=0.5, beta=1.0, embedding_dim=32, critic_hidden=64,
@@ -212,7 +212,7 @@ class DeepInfoMaxObjective(nn.Module):
     def pair_memory(self, batch_size: int) -> int:
         """Bytes that critics scoring every pair keep per call (0 for the others).
 
-        See :meth:`sk_dim.critics.ConcatCritic.pair_memory`.
+        See :meth:`sk_dim.nn.critics.ConcatCritic.pair_memory`.
         """
         terms = ((self.global_critic, 1), (self.local_critic, self.n_locations))
         return sum(

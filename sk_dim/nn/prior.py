@@ -37,7 +37,7 @@ class PriorDiscriminator(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.prior import PriorDiscriminator
+    >>> from sk_dim.nn.prior import PriorDiscriminator
     >>> discriminator = PriorDiscriminator(n_components=8)
     >>> discriminator(torch.rand(5, 8)).shape
     torch.Size([5])
@@ -77,7 +77,7 @@ def to_prior_space(global_vector: torch.Tensor, prior: str) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.prior import to_prior_space
+    >>> from sk_dim.nn.prior import to_prior_space
     >>> to_prior_space(torch.zeros(1, 3), "uniform")
     tensor([[0.5000, 0.5000, 0.5000]])
     """
@@ -105,7 +105,7 @@ def sample_prior(
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.prior import sample_prior
+    >>> from sk_dim.nn.prior import sample_prior
     >>> samples = sample_prior("uniform", torch.empty(1000, 2))
     >>> samples.shape, bool(samples.min() >= 0), bool(samples.max() <= 1)
     (torch.Size([1000, 2]), True, True)
@@ -138,7 +138,7 @@ def encoder_prior_loss(discriminator: nn.Module, encoded: torch.Tensor) -> torch
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.prior import encoder_prior_loss
+    >>> from sk_dim.nn.prior import encoder_prior_loss
     >>> fooled = lambda vectors: torch.full((len(vectors),), 10.0)
     >>> round(float(encoder_prior_loss(fooled, torch.rand(4, 2))), 4)
     0.0
@@ -176,7 +176,7 @@ def discriminator_loss(
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.prior import PriorDiscriminator, discriminator_loss
+    >>> from sk_dim.nn.prior import PriorDiscriminator, discriminator_loss
     >>> _ = torch.manual_seed(0)
     >>> discriminator = PriorDiscriminator(n_components=2)
     >>> loss = discriminator_loss(discriminator, torch.rand(8, 2), torch.randn(8, 2))

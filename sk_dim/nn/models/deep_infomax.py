@@ -14,11 +14,11 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ._input.checks import describe
-from ._training.distributed import gather_rows
-from .mi_estimators import get_estimator
-from .objectives.deep_infomax import DeepInfoMaxObjective
-from .prior import (
+from .._checks import describe
+from ..gather import gather_rows
+from ..mi_estimators import get_estimator
+from ..objectives.deep_infomax import DeepInfoMaxObjective
+from ..prior import (
     PriorDiscriminator,
     discriminator_loss,
     encoder_prior_loss,
@@ -56,12 +56,12 @@ class DeepInfoMax(nn.Module):
         Maps a batch to ``(local_map, global_vector)`` of shapes
         (B, C, H, W) and (B, D), and has the attributes ``local_channels``
         (C), ``local_size`` ((H, W)) and ``feature_sizes`` (whose
-        ``"global"`` entry is D), as the encoders of :mod:`sk_dim.encoders`
-        have; :class:`~sk_dim.encoders.ModuleEncoder` adapts any module.
+        ``"global"`` entry is D), as the encoders of :mod:`sk_dim.nn.encoders`
+        have; :class:`~sk_dim.nn.encoders.ModuleEncoder` adapts any module.
     mi_estimator : str, class or callable, default="jsd"
-        See :func:`~sk_dim.mi_estimators.get_estimator`.
+        See :func:`~sk_dim.nn.mi_estimators.get_estimator`.
     critic : str, class or torch.nn.Module, default="encode_and_dot"
-        See :func:`~sk_dim.critics.make_critic`.
+        See :func:`~sk_dim.nn.critics.make_critic`.
     alpha : float, default=0.0
         Weight of the global term.
     beta : float, default=1.0
@@ -69,7 +69,7 @@ class DeepInfoMax(nn.Module):
     gamma : float, default=0.1
         Weight of prior matching; 0 builds no discriminator.
     prior : {"uniform", "gaussian"}, default="uniform"
-        See :func:`~sk_dim.prior.to_prior_space`.
+        See :func:`~sk_dim.nn.prior.to_prior_space`.
     critic_width : int, default=512
         Width of the critics' hidden layers.
     coordinate_weight : float, default=0.0
@@ -81,7 +81,7 @@ class DeepInfoMax(nn.Module):
         without it, one view is scored against itself.
     occlusion : callable or None, default=None
         Maps a batch of images to occluded images (for example
-        :class:`~sk_dim.augmentations.RandomOcclusion`). With it, the global
+        :class:`~sk_dim.nn.augmentations.RandomOcclusion`). With it, the global
         vectors come from occluded inputs and the local maps from the full
         ones.
     gradient_penalty : float, default=1.0
@@ -99,8 +99,8 @@ class DeepInfoMax(nn.Module):
     A training loop of one's own:
 
     >>> import torch
-    >>> from sk_dim.encoders import MLPEncoder
-    >>> from sk_dim.models import DeepInfoMax
+    >>> from sk_dim.nn.encoders import MLPEncoder
+    >>> from sk_dim.nn.models import DeepInfoMax
     >>> model = DeepInfoMax(MLPEncoder(20, 8, hidden_layer_sizes=(32,)))
     >>> encoder_step = torch.optim.Adam(
     ...     [*model.encoder.parameters(), *model.objective.parameters()]

@@ -17,7 +17,7 @@ from numbers import Integral, Real
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .devices import PRECISIONS
+from ._training.devices import PRECISIONS
 
 #: Constraints of the training parameters.
 TRAINING_CONSTRAINTS = {

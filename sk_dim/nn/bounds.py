@@ -1,53 +1,35 @@
-"""Mutual-information bounds computed from a tensor of critic scores.
+"""Mutual-information bounds: pure functions of a tensor of critic scores.
 
-Every estimator is a pure function of one score tensor ``scores`` of shape
-``(B, B, L)``: ``scores[a, b, i]`` is the critic's value for the global vector of
-sample ``a`` paired with location ``i`` of sample ``b``. Pairs on the diagonal
+Every bound reads one score tensor ``scores`` of shape ``(B, B, L)``:
+``scores[a, b, i]`` is the critic's value for the global vector of sample
+``a`` paired with location ``i`` of sample ``b``. Pairs on the diagonal
 (``a == b``) are drawn from the joint distribution (positives); the others are
-drawn from the product of marginals (negatives). A global objective is the case
-``L == 1``.
+drawn from the product of marginals (negatives). A global objective is the
+case ``L == 1``.
 
 Each function returns a scalar lower bound on the mutual information in nats;
-the training loss is its negative. :func:`second_order_mi` is the exception: it
-reads two embeddings, not scores (explicit MI from second-order statistics).
-
-The estimator objects (:class:`JSD`, :class:`InfoNCE`, :class:`DV`,
-:class:`NWJ`, :class:`SecondOrder`) wrap these functions as modules, so that
-they can hold state (MINE's moving average) and move with the model. Any
-callable mapping a (B, B, L) score tensor to a scalar bound is an estimator
-too; a callable with ``uses_embeddings = True`` is given two embeddings
-``(N, E)`` of paired samples instead (see :class:`SecondOrder`).
+the training loss is its negative. :func:`second_order_mi` is the exception:
+it reads two embeddings, not scores (explicit MI from second-order
+statistics). The modules of :mod:`sk_dim.nn.mi_estimators` wrap these
+functions.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
-from ._input.checks import describe
-
-Estimator = Callable[..., torch.Tensor]
 
 __all__ = [
-    "DV",
-    "JSD",
-    "MI_ESTIMATORS",
-    "NWJ",
-    "InfoNCE",
-    "SecondOrder",
     "dv_bound",
     "dv_estimate",
-    "estimate_mi",
-    "get_estimator",
     "infonce_bound",
     "jsd_bound",
     "jsd_estimate",
+    "log_mean_exp_negatives",
     "nwj_bound",
+    "positive_scores",
     "second_order_mi",
 ]
 
@@ -67,7 +49,25 @@ def _check_scores(scores: torch.Tensor) -> tuple[int, int]:
     return batch, n_locations
 
 
-def _positives(scores: torch.Tensor) -> torch.Tensor:
+def positive_scores(scores: torch.Tensor) -> torch.Tensor:
+    """The scores of the positive pairs: the diagonal of the first two axes.
+
+    Parameters
+    ----------
+    scores : torch.Tensor of shape (B, B, L)
+        Critic scores, positives on the diagonal.
+
+    Returns
+    -------
+    torch.Tensor of shape (L, B)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.nn.bounds import positive_scores
+    >>> positive_scores(torch.eye(3)[:, :, None]).tolist()
+    [[1.0, 1.0, 1.0]]
+    """
     return scores.diagonal(dim1=0, dim2=1)  # (L, B)
 
 
@@ -78,8 +78,26 @@ def _negatives_masked(scores: torch.Tensor) -> torch.Tensor:
     return scores.masked_fill(eye, float("-inf"))  # (B, B, L)
 
 
-def _log_mean_exp_negatives(scores: torch.Tensor) -> torch.Tensor:
-    """``log E_neg[exp(u)]`` over all negative pairs, without gathering them."""
+def log_mean_exp_negatives(scores: torch.Tensor) -> torch.Tensor:
+    """``log E_neg[exp(u)]`` over all negative pairs, without gathering them.
+
+    Parameters
+    ----------
+    scores : torch.Tensor of shape (B, B, L)
+        Critic scores, positives on the diagonal.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.nn.bounds import log_mean_exp_negatives
+    >>> float(log_mean_exp_negatives(torch.zeros(4, 4, 2)))
+    0.0
+    """
     batch, n_locations = scores.shape[0], scores.shape[2]
     n_negatives = batch * (batch - 1) * n_locations
     return torch.logsumexp(_negatives_masked(scores).flatten(), 0) - math.log(
@@ -121,7 +139,7 @@ def jsd_estimate(
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mi_estimators import jsd_estimate
+    >>> from sk_dim.nn.bounds import jsd_estimate
     >>> round(float(jsd_estimate(torch.full((4,), 5.0), torch.full((8,), -5.0))), 3)
     1.373
     """
@@ -152,7 +170,7 @@ def dv_estimate(
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mi_estimators import dv_estimate
+    >>> from sk_dim.nn.bounds import dv_estimate
     >>> float(dv_estimate(torch.full((4,), 2.0), torch.zeros(12)))
     2.0
     """
@@ -182,13 +200,13 @@ def jsd_bound(scores: torch.Tensor) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mi_estimators import jsd_bound
+    >>> from sk_dim.nn.bounds import jsd_bound
     >>> scores = 10 * torch.eye(4).unsqueeze(-1) - 5  # positives 5, negatives -5
     >>> round(float(jsd_bound(scores)), 3)  # close to the maximum, 2 log 2
     1.373
     """
     batch, n_locations = _check_scores(scores)
-    positives = _positives(scores)  # (L, B)
+    positives = positive_scores(scores)  # (L, B)
     # the negatives' sum as all pairs' less the positives', without gathering them
     negative_total = F.softplus(scores).sum() - F.softplus(positives).sum()
     negative_mean = negative_total / (batch * (batch - 1) * n_locations)
@@ -218,13 +236,13 @@ def infonce_bound(scores: torch.Tensor) -> torch.Tensor:
     --------
     >>> import math
     >>> import torch
-    >>> from sk_dim.mi_estimators import infonce_bound
+    >>> from sk_dim.nn.bounds import infonce_bound
     >>> scores = 20 * torch.eye(8).unsqueeze(-1)  # positives far above negatives
     >>> round(float(infonce_bound(scores)), 3), round(math.log(8), 3)
     (2.079, 2.079)
     """
     batch, n_locations = _check_scores(scores)
-    positives = _positives(scores).T  # (B, L)
+    positives = positive_scores(scores).T  # (B, L)
     negatives = _negatives_masked(scores).reshape(batch, -1)  # (B, B L)
     negative_lse = torch.logsumexp(negatives, dim=1, keepdim=True)  # (B, 1)
     log_softmax = positives - torch.logaddexp(positives, negative_lse)  # (B, L)
@@ -250,13 +268,13 @@ def dv_bound(scores: torch.Tensor) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mi_estimators import dv_bound
+    >>> from sk_dim.nn.bounds import dv_bound
     >>> scores = 2 * torch.eye(4).unsqueeze(-1)  # positives 2, negatives 0
     >>> float(dv_bound(scores))
     2.0
     """
     _check_scores(scores)
-    return _positives(scores).mean() - _log_mean_exp_negatives(scores)
+    return positive_scores(scores).mean() - log_mean_exp_negatives(scores)
 
 
 def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
@@ -279,13 +297,13 @@ def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mi_estimators import nwj_bound
+    >>> from sk_dim.nn.bounds import nwj_bound
     >>> float(nwj_bound(torch.ones(4, 4, 1)))
     0.0
     """
     _check_scores(scores)
-    positive_mean = _positives(scores).mean()
-    return positive_mean - torch.exp(_log_mean_exp_negatives(scores) - 1.0)
+    positive_mean = positive_scores(scores).mean()
+    return positive_mean - torch.exp(log_mean_exp_negatives(scores) - 1.0)
 
 
 def _log_det_bias(dim: int, n_samples: int) -> float:
@@ -345,7 +363,7 @@ def second_order_mi(
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mi_estimators import second_order_mi
+    >>> from sk_dim.nn.bounds import second_order_mi
     >>> x = torch.randn(5000, 1, generator=torch.Generator().manual_seed(0))
     >>> y = 0.8 * x + 0.6 * torch.randn(5000, 1)
     >>> round(float(second_order_mi(x, y)), 1)  # -log(1 - 0.8**2) / 2 = 0.51
@@ -392,269 +410,3 @@ def second_order_mi(
         - _log_det_bias(first_dim + second_dim, n_samples)
     )
     return plug_in - bias
-
-
-class _ScoreBound(nn.Module):
-    """A stateless estimator: the module form of one bound of (B, B, L) scores."""
-
-    bound: Callable[[torch.Tensor], torch.Tensor]
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    def forward(self, scores: torch.Tensor) -> torch.Tensor:
-        """Estimate from scores of shape (B, B, L)."""
-        return self.bound(scores)
-
-
-class JSD(_ScoreBound):
-    """Jensen-Shannon estimator of Deep InfoMax (:func:`jsd_bound`).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sk_dim.mi_estimators import JSD
-    >>> scores = torch.zeros(4, 4, 1)  # the critic tells nothing apart
-    >>> float(JSD()(scores))
-    0.0
-    """
-
-    bound = staticmethod(jsd_bound)
-
-
-class InfoNCE(_ScoreBound):
-    """InfoNCE lower bound (:func:`infonce_bound`).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sk_dim.mi_estimators import InfoNCE
-    >>> scores = torch.zeros(4, 4, 1)  # the critic tells nothing apart
-    >>> float(InfoNCE()(scores))
-    0.0
-    """
-
-    bound = staticmethod(infonce_bound)
-
-
-class NWJ(_ScoreBound):
-    """Nguyen-Wainwright-Jordan lower bound (:func:`nwj_bound`).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sk_dim.mi_estimators import NWJ
-    >>> scores = torch.ones(4, 4, 1)  # the optimal critic when X and Y are independent
-    >>> float(NWJ()(scores))
-    0.0
-    """
-
-    bound = staticmethod(nwj_bound)
-
-
-class DV(nn.Module):
-    """Donsker-Varadhan bound of MINE, optionally with its bias-corrected gradient.
-
-    The value is always :func:`dv_bound`. The gradient of ``log E_neg[exp u]``
-    over a batch is biased; with ``moving_average`` set, training steps use
-    MINE's correction instead: ``grad E_neg[exp u]`` divided by an exponential
-    moving average of ``E_neg[exp u]`` over past batches.
-
-    Parameters
-    ----------
-    moving_average : float or None, default=None
-        Weight of the newest batch in the moving average (MINE used 0.01);
-        None gives the plain gradient.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sk_dim.mi_estimators import DV
-    >>> estimator = DV(moving_average=0.01)
-    >>> scores = torch.randn(8, 8, 1, requires_grad=True)
-    >>> estimator(scores).backward()
-    >>> scores.grad.shape
-    torch.Size([8, 8, 1])
-    """
-
-    def __init__(self, moving_average: float | None = None):
-        super().__init__()
-        if moving_average is not None and not 0 < moving_average <= 1:
-            raise ValueError(
-                f"moving_average must be in (0, 1] or None, got {moving_average!r}."
-            )
-        self.moving_average = moving_average
-        # log of the moving average of E_neg[exp u]; NaN until the first step
-        self.register_buffer("log_running_mean", torch.tensor(float("nan")))
-
-    def forward(self, scores: torch.Tensor) -> torch.Tensor:
-        """Bound from scores of shape (B, B, L)."""
-        bound = dv_bound(scores)
-        if self.moving_average is None or not (self.training and scores.requires_grad):
-            return bound
-        log_mean_exp = _log_mean_exp_negatives(scores)
-        with torch.no_grad():
-            updated = torch.logaddexp(
-                math.log1p(-self.moving_average) + self.log_running_mean,
-                math.log(self.moving_average) + log_mean_exp,
-            )
-            first_step = torch.isnan(self.log_running_mean)
-            self.log_running_mean.copy_(torch.where(first_step, log_mean_exp, updated))
-        # E_neg[exp u] / running mean: its gradient is MINE's corrected one
-        corrected = torch.exp(log_mean_exp - self.log_running_mean)
-        surrogate = _positives(scores).mean() - corrected
-        return bound.detach() + surrogate - surrogate.detach()
-
-    def extra_repr(self) -> str:
-        return f"moving_average={self.moving_average}"
-
-
-class SecondOrder(nn.Module):
-    """Explicit mutual information of two embeddings (:func:`second_order_mi`).
-
-    It reads the critic's two embeddings rather than its scores
-    (``uses_embeddings = True``), so it needs a critic that embeds each side
-    separately (not ``"concat"``).
-
-    Parameters
-    ----------
-    ridge : float, default=1e-4
-        Added to the diagonal of the correlation matrices.
-    bias_correction : bool, default=True
-        Remove the finite-sample bias of Gaussian log-determinants; needs
-        more pairs per batch than the two embedding sizes together, and
-        assumes independent pairs, which the local term's rows are not (see
-        :func:`second_order_mi`).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sk_dim.mi_estimators import SecondOrder
-    >>> x = torch.randn(2000, 2, generator=torch.Generator().manual_seed(0))
-    >>> y = torch.randn(2000, 2, generator=torch.Generator().manual_seed(1))
-    >>> abs(float(SecondOrder()(x, y))) < 0.01  # independent: no information
-    True
-    """
-
-    uses_embeddings = True
-
-    def __init__(self, ridge: float = 1e-4, bias_correction: bool = True):
-        super().__init__()
-        self.ridge = ridge
-        self.bias_correction = bias_correction
-
-    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-        """Estimate from paired embeddings of shapes (N, E1) and (N, E2)."""
-        return second_order_mi(first, second, self.ridge, self.bias_correction).float()
-
-    def extra_repr(self) -> str:
-        return f"ridge={self.ridge}, bias_correction={self.bias_correction}"
-
-
-#: Estimators by name.
-MI_ESTIMATORS: dict[str, type[nn.Module]] = {
-    "jsd": JSD,
-    "infonce": InfoNCE,
-    "dv": DV,
-    "nwj": NWJ,
-    "second_order": SecondOrder,
-}
-
-
-def get_estimator(estimator: str | type | Estimator) -> Estimator:
-    """Resolve an estimator given by name, class or instance.
-
-    Parameters
-    ----------
-    estimator : str, class or callable
-        A key of :data:`MI_ESTIMATORS`; a class, instantiated without
-        arguments; or a callable, deep-copied so that training never changes
-        the caller's object.
-
-    Returns
-    -------
-    callable
-        The estimator.
-
-    Examples
-    --------
-    >>> from sk_dim.mi_estimators import get_estimator
-    >>> get_estimator("dv")
-    DV(moving_average=None)
-    """
-    if isinstance(estimator, type):
-        return estimator()
-    if callable(estimator):
-        return copy.deepcopy(estimator)
-    try:
-        return MI_ESTIMATORS[estimator]()
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown mi_estimator {estimator!r}; expected one of "
-            f"{sorted(MI_ESTIMATORS)}, an estimator class or a callable."
-        ) from None
-
-
-def estimate_mi(
-    estimator: Estimator,
-    critic: nn.Module,
-    local_features: torch.Tensor,
-    global_vector: torch.Tensor,
-) -> torch.Tensor:
-    """Estimate between (B, L, C) local features and (B, D) global vectors.
-
-    Score estimators read the critic's (B, B, L) scores; an estimator with
-    ``uses_embeddings = True`` reads the critic's two embeddings of the
-    ``B L`` positive pairs instead.
-
-    Parameters
-    ----------
-    estimator : callable
-        See :mod:`sk_dim.mi_estimators`.
-    critic : torch.nn.Module
-        See :mod:`sk_dim.critics`.
-    local_features : torch.Tensor of shape (B, L, C)
-    global_vector : torch.Tensor of shape (B, D)
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar estimate.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sk_dim.critics import DotCritic
-    >>> from sk_dim.mi_estimators import SecondOrder
-    >>> from sk_dim.objectives import estimate_mi
-    >>> x = torch.randn(500, 2)
-    >>> value = estimate_mi(SecondOrder(), DotCritic(2, 2), x[:, None], x)
-    >>> value.shape
-    torch.Size([])
-    """
-    if getattr(estimator, "uses_embeddings", False):
-        if not hasattr(critic, "embed"):
-            raise ValueError(
-                f"The {type(estimator).__name__} estimator reads the two "
-                f"embeddings of a critic, but the {type(critic).__name__} "
-                "scores pairs without them; use a critic that embeds both "
-                "sides, such as 'bilinear', 'separable' or 'encode_and_dot'."
-            )
-        local_embedding, global_embedding = critic.embed(
-            local_features, global_vector
-        )  # (B, L, E), (B, E)
-        global_embedding = global_embedding[:, None].expand(
-            -1, local_embedding.shape[1], -1
-        )  # (B, L, E)
-        return estimator(
-            global_embedding.flatten(0, 1).float(),
-            local_embedding.flatten(0, 1).float(),
-        )
-    scores = critic(local_features, global_vector)
-    expected = (len(global_vector), *local_features.shape[:2])  # (B, B, L)
-    if not isinstance(scores, torch.Tensor) or scores.shape != expected:
-        raise ValueError(
-            f"critic must return scores of shape (B, B, L) = {expected}, got "
-            f"{describe(scores)}."
-        )
-    return estimator(scores.float())

@@ -28,7 +28,7 @@ class SplitColumns:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.views import SplitColumns
+    >>> from sk_dim.nn.views import SplitColumns
     >>> top, bottom = SplitColumns()(torch.zeros(5, 784))
     >>> tuple(top.shape), tuple(bottom.shape)
     ((5, 392), (5, 392))

@@ -18,7 +18,7 @@ Inner products are divided by the square root of their size (as in scaled
 dot-product attention) so that initial scores are of order one whatever the
 width; without it, wide critics saturate the estimators and training diverges.
 Critics other than the concat ones also expose ``embed``, the two embeddings whose
-inner product is the score, which :class:`~sk_dim.mi_estimators.SecondOrder` reads.
+inner product is the score, which :class:`~sk_dim.nn.mi_estimators.SecondOrder` reads.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class ProjectionHead(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.critics import ProjectionHead
+    >>> from sk_dim.nn.critics import ProjectionHead
     >>> head = ProjectionHead(128, hidden_features=512, out_features=64)
     >>> head(torch.randn(10, 128)).shape
     torch.Size([10, 64])
@@ -149,7 +149,7 @@ class DotCritic(_EmbeddingCritic):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.critics import DotCritic
+    >>> from sk_dim.nn.critics import DotCritic
     >>> critic = DotCritic(local_features=4, global_features=4)
     >>> critic(torch.randn(3, 5, 4), torch.randn(3, 4)).shape
     torch.Size([3, 3, 5])
@@ -178,7 +178,7 @@ class BilinearCritic(_EmbeddingCritic):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.critics import BilinearCritic
+    >>> from sk_dim.nn.critics import BilinearCritic
     >>> critic = BilinearCritic(local_features=6, global_features=4)
     >>> critic(torch.randn(3, 5, 6), torch.randn(3, 4)).shape
     torch.Size([3, 3, 5])
@@ -207,7 +207,7 @@ class SeparableCritic(_EmbeddingCritic):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.critics import SeparableCritic
+    >>> from sk_dim.nn.critics import SeparableCritic
     >>> critic = SeparableCritic(6, 4, embedding_dim=8, hidden_features=16)
     >>> critic(torch.randn(3, 5, 6), torch.randn(3, 4)).shape
     torch.Size([3, 3, 5])
@@ -251,7 +251,7 @@ class EncodeAndDotCritic(SeparableCritic):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.critics import EncodeAndDotCritic
+    >>> from sk_dim.nn.critics import EncodeAndDotCritic
     >>> critic = EncodeAndDotCritic(128, 64, embedding_dim=64, hidden_features=32)
     >>> critic(torch.randn(4, 49, 128), torch.randn(4, 64)).shape
     torch.Size([4, 4, 49])
@@ -282,7 +282,7 @@ class ConcatCritic(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.critics import ConcatCritic
+    >>> from sk_dim.nn.critics import ConcatCritic
     >>> critic = ConcatCritic(local_features=6, global_features=4, hidden_features=8)
     >>> critic(torch.randn(3, 5, 6), torch.randn(3, 4)).shape
     torch.Size([3, 3, 5])
@@ -348,7 +348,7 @@ class ConcatAndConvolveCritic(ConcatCritic):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.critics import ConcatAndConvolveCritic
+    >>> from sk_dim.nn.critics import ConcatAndConvolveCritic
     >>> critic = ConcatAndConvolveCritic(6, 4, hidden_features=8)
     >>> critic(torch.randn(3, 5, 6), torch.randn(3, 4)).shape
     torch.Size([3, 3, 5])
@@ -403,7 +403,7 @@ def make_critic(
 
     Examples
     --------
-    >>> from sk_dim.critics import make_critic
+    >>> from sk_dim.nn.critics import make_critic
     >>> make_critic("bilinear", 128, 64, embedding_dim=64, hidden_features=512)
     BilinearCritic(
       (weight): Linear(in_features=128, out_features=64, bias=False)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._input.scaling import Standardize
+from .scaling import Standardize
 
 __all__ = [
     "BernoulliLikelihood",
@@ -49,7 +49,7 @@ def gaussian_log_density(
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mim_networks import gaussian_log_density
+    >>> from sk_dim.nn.latent import gaussian_log_density
     >>> zero = torch.zeros(1, 1)
     >>> round(float(gaussian_log_density(zero, zero, zero)), 4)  # -log(2 pi) / 2
     -0.9189
@@ -73,7 +73,7 @@ def standard_normal_log_density(values: torch.Tensor) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mim_networks import standard_normal_log_density
+    >>> from sk_dim.nn.latent import standard_normal_log_density
     >>> standard_normal_log_density(torch.zeros(1, 2))  # -log(2 pi)
     tensor([-1.8379])
     """
@@ -90,7 +90,7 @@ class BernoulliLikelihood(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mim_networks import BernoulliLikelihood
+    >>> from sk_dim.nn.latent import BernoulliLikelihood
     >>> likelihood = BernoulliLikelihood()
     >>> round(float(likelihood.log_prob(torch.ones(1, 2), torch.zeros(1, 2))), 4)
     -1.3863
@@ -129,7 +129,7 @@ class GaussianLikelihood(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mim_networks import GaussianLikelihood
+    >>> from sk_dim.nn.latent import GaussianLikelihood
     >>> likelihood = GaussianLikelihood(sample_shape=(2,))
     >>> likelihood.log_prob(torch.zeros(1, 2), torch.zeros(1, 2))  # variances near 1
     tensor([-1.8404], grad_fn=<MulBackward0>)
@@ -164,7 +164,7 @@ class GaussianEncoder(nn.Module):
     Parameters
     ----------
     body : torch.nn.Module
-        An encoder of :mod:`sk_dim.encoders` built with ``2 * n_components``
+        An encoder of :mod:`sk_dim.nn.encoders` built with ``2 * n_components``
         outputs; its global vector holds the means and raw log-variances.
     min_log_var : float, default=-10.0
         Smooth floor of the log-variances. Objectives that reward a
@@ -173,8 +173,8 @@ class GaussianEncoder(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.encoders import MLPEncoder
-    >>> from sk_dim.mim_networks import GaussianEncoder
+    >>> from sk_dim.nn.encoders import MLPEncoder
+    >>> from sk_dim.nn.latent import GaussianEncoder
     >>> encoder = GaussianEncoder(MLPEncoder(10, 2 * 3, hidden_layer_sizes=(16,)))
     >>> mean, log_var = encoder(torch.randn(4, 10))
     >>> mean.shape, log_var.shape
@@ -212,7 +212,7 @@ class ConvDecoder(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_dim.mim_networks import ConvDecoder
+    >>> from sk_dim.nn.latent import ConvDecoder
     >>> ConvDecoder(8, (1, 28, 28))(torch.zeros(2, 8)).shape
     torch.Size([2, 1, 28, 28])
     """

@@ -14,7 +14,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from ._input.checks import describe
+from .._checks import describe
 
 __all__ = ["BackboneEncoder"]
 
@@ -56,7 +56,7 @@ class BackboneEncoder(nn.Module):
     >>> from collections import OrderedDict
     >>> import torch
     >>> from torch import nn
-    >>> from sk_dim.backbones import BackboneEncoder
+    >>> from sk_dim.nn.encoders.backbones import BackboneEncoder
     >>> backbone = nn.Sequential(OrderedDict(
     ...     stem=nn.Conv2d(3, 8, 3, stride=2, padding=1),
     ...     block=nn.Conv2d(8, 16, 3, stride=2, padding=1),
