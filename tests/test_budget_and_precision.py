@@ -126,6 +126,41 @@ def test_bf16_trains_in_bfloat16_and_transforms_in_float32(small_images, tiny):
     np.testing.assert_allclose(codes, expected.numpy(), rtol=1e-5, atol=1e-6)
 
 
+class LinearDtypes(Callback):
+    """Records the dtype of every Linear layer's output during the fit's steps."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.dtypes_ = set()
+        self.hooks_ = [
+            module.register_forward_hook(self.record)
+            for module in net.module_.modules()
+            if isinstance(module, torch.nn.Linear)
+        ]
+
+    def record(self, module, inputs, output):
+        self.dtypes_.add(output.dtype)
+
+    def on_train_end(self, net, **kwargs):
+        for hook in self.hooks_:
+            hook.remove()
+        self.hooks_ = []
+
+
+@pytest.mark.parametrize(
+    "estimator", [DeepInfoMaxTransformer, TwoViewInfoMax, MutualInformationMachine]
+)
+def test_every_model_steps_in_bfloat16_under_bf16(digits, estimator):
+    X, _ = digits
+    X = X[:128] / 16.0
+    recorder = LinearDtypes()
+    model = estimator(
+        precision="bf16", max_epochs=1, batch_size=32, callbacks=[recorder]
+    )
+    model.fit(X[:, :32], X[:, 32:])
+    recorded = model.net_.callbacks_[-2][1]  # the copy that ran, before stopping
+    assert recorded.dtypes_ == {torch.bfloat16}
+
+
 @pytest.mark.parametrize(
     "estimator", [DeepInfoMaxTransformer, TwoViewInfoMax, MutualInformationMachine]
 )

@@ -124,8 +124,7 @@ class DeepInfoMaxNet(TrainingNet):
 
     def forward_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Loss of the encoder and critics on one batch, and its global vectors."""
-        with self.autocast():
-            return self.model_.loss(inputs)
+        return self.model_.loss(inputs)
 
     def after_step(self, codes: torch.Tensor) -> None:
         """One step of the prior discriminator on the batch's global vectors."""

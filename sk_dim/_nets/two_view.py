@@ -26,10 +26,9 @@ class TwoViewNet(TrainingNet):
 
     def forward_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Negative bound of one batch, and the (B, D) codes of view a."""
-        with self.autocast():
-            # under torchrun, the codes of every process: the global batch
-            codes_a, codes_b = map(gather_rows, self.module_(inputs))
-            return -self.criterion_(codes_a, codes_b), codes_a
+        # under torchrun, the codes of every process: the global batch
+        codes_a, codes_b = map(gather_rows, self.module_(inputs))
+        return -self.criterion_(codes_a, codes_b), codes_a
 
     def batch_score(self, batch: torch.Tensor) -> torch.Tensor:
         return self.criterion_(*self.module_(batch))

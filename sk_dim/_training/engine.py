@@ -100,8 +100,9 @@ class TrainingNet(NeuralNet):
         Steps between two copies of the step losses from the device to the
         history.
     precision : {"32", "bf16", "16-mixed"}, default="32"
-        Precision of :meth:`forward_loss`: float32, bfloat16 autocast, or
-        float16 autocast with a gradient scaler (CUDA only).
+        Precision of :meth:`forward_loss`, which the engine runs under
+        autocast for every model: float32, bfloat16 autocast, or float16
+        autocast with a gradient scaler (CUDA only).
     max_time : float or None, default=None
         Seconds of training after which each call of ``fit`` or
         ``partial_fit`` stops, within the epoch where they run out.
@@ -466,7 +467,12 @@ class TrainingNet(NeuralNet):
         return float(torch.stack(scores).float().mean())
 
     def _step_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``forward_loss``, compiled when asked and while compilation works."""
+        """``forward_loss`` under the training precision's autocast, compiled
+        when asked and while compilation works."""
+        with self.autocast():
+            return self._forward_loss(inputs)
+
+    def _forward_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.compiled_loss_ is None:
             return self.forward_loss(inputs)
         try:
