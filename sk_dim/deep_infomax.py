@@ -23,7 +23,7 @@ from ._parameters import (
 )
 from .nn.augmentations import AUGMENTATIONS
 from .nn.critics import CRITICS
-from .nn.encoders import MAP_ENCODERS
+from .nn.encoders import ENCODERS
 from .nn.mi_estimators import MI_ESTIMATORS
 from .nn.prior import PRIORS
 from .nn.scaling import Standardize
@@ -252,7 +252,7 @@ class DeepInfoMaxTransformer(
         "gamma": [Interval(Real, 0, None, closed="left")],
         "mi_estimator": [StrOptions({"auto", *MI_ESTIMATORS}), callable],
         "prior": [StrOptions(set(PRIORS))],
-        "encoder": [StrOptions({"auto", *MAP_ENCODERS}), nn.Module],
+        "encoder": [StrOptions({"auto", *ENCODERS}), nn.Module],
         "image_shape": [None, tuple, list],
         "channels": [StrOptions({"auto", "first", "last"})],
         "augmentation": [None, StrOptions({"auto", *AUGMENTATIONS}), callable],

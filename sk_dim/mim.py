@@ -21,7 +21,7 @@ from ._parameters import (
     document_training_parameters,
     store_parameters,
 )
-from .nn.encoders import MAP_ENCODERS
+from .nn.encoders import ENCODERS
 from .nn.objectives.mim import OBJECTIVES, importance_log_likelihood
 from .nn.scaling import Standardize
 
@@ -145,7 +145,7 @@ class MutualInformationMachine(
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "objective": [StrOptions(set(OBJECTIVES))],
         "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
-        "encoder": [StrOptions({"auto", *MAP_ENCODERS})],
+        "encoder": [StrOptions({"auto", *ENCODERS})],
         "hidden_layer_sizes": [tuple, list],
         "image_shape": [None, tuple, list],
         "channels": [StrOptions({"auto", "first", "last"})],

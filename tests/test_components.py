@@ -210,13 +210,13 @@ def test_discriminator_loss_gradient_penalty():
 
 def test_one_registry_names_the_encoders_of_every_model():
     from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine
-    from sk_dim.nn.encoders import ENCODERS, MAP_ENCODERS, build_encoder
+    from sk_dim.nn.encoders import ENCODERS, build_encoder
 
     for estimator in (DeepInfoMaxTransformer, MutualInformationMachine):
         (names, *_) = estimator._parameter_constraints["encoder"]
-        assert names.options == {"auto", *MAP_ENCODERS}
-    assert set(MAP_ENCODERS) == set(ENCODERS) - {"feedforward"}
-    rows = build_encoder("feedforward", (3, 4), 5, hidden_layer_sizes=(8,))
-    assert rows(torch.zeros(2, 12)).shape == (2, 5)
+        assert names.options == {"auto", *ENCODERS}
+    assert all(encoder.has_local_map for encoder in ENCODERS.values())
+    rows = build_encoder("mlp", (3, 4), 5, hidden_layer_sizes=(8,))
+    assert rows(torch.zeros(2, 12))[1].shape == (2, 5)
     with pytest.raises(ValueError, match="encoder='resnet' needs images"):
         build_encoder("resnet", (12,), 5)

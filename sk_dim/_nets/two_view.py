@@ -8,7 +8,7 @@ import torch
 
 from .._training.configuration import engine_arguments
 from .._training.engine import TrainingNet
-from ..nn.encoders import build_encoder
+from ..nn.encoders import FeedForward
 from ..nn.gather import gather_rows
 from ..nn.mi_estimators import get_estimator
 from ..nn.models.two_view import TwoViewModel
@@ -40,14 +40,9 @@ def build_model(
     view_sizes: list[int],
     scalings: tuple[Standardize, Standardize],
 ) -> TwoViewModel:
-    """The view function, scalings and one "feedforward" encoder per view."""
+    """The view function, scalings and one plain MLP encoder per view."""
     encoders = tuple(
-        build_encoder(
-            "feedforward",
-            (size,),
-            params["n_components"],
-            hidden_layer_sizes=params["hidden_layer_sizes"],
-        )
+        FeedForward(size, params["n_components"], params["hidden_layer_sizes"])
         for size in view_sizes
     )
     return TwoViewModel(views, scalings, encoders)

@@ -33,7 +33,6 @@ from .mlp import FeedForward, MLPEncoder
 
 __all__ = [
     "ENCODERS",
-    "MAP_ENCODERS",
     "MIN_IMAGE_SIZE",
     "AlexNetEncoder",
     "ConvEncoder",
@@ -46,21 +45,17 @@ __all__ = [
 ]
 
 
-#: Encoders by name: the ``encoder`` parameter of the estimators, and the
-#: networks of each view of TwoViewInfoMax. Each class says whether it
-#: ``takes_images`` (else rows) and ``has_local_map`` (else it returns only
-#: its output); :func:`build_encoder` builds any of them from the shape of
-#: one sample. A new encoder is one more entry.
+#: Encoders by name, one name each: the ``encoder`` parameter of
+#: DeepInfoMaxTransformer and MutualInformationMachine. Each gives a local
+#: map and a global vector, and says whether it ``takes_images`` (else
+#: rows); :func:`build_encoder` builds any of them from the shape of one
+#: sample. A new encoder is one more entry.
 ENCODERS: dict[str, type[nn.Module]] = {
     "conv": ConvEncoder,
     "resnet": ResNetEncoder,
     "alexnet": AlexNetEncoder,
     "mlp": MLPEncoder,
-    "feedforward": FeedForward,
 }
-
-#: The names of the encoders that give a local map and a global vector.
-MAP_ENCODERS = tuple(name for name, kind in ENCODERS.items() if kind.has_local_map)
 
 
 def build_encoder(
@@ -76,7 +71,7 @@ def build_encoder(
         ``(C, H, W)`` for images; an encoder of rows reads samples of any
         shape flattened.
     n_outputs : int
-        Size of the global vector (of the output, for "feedforward").
+        Size of the global vector.
     **options
         Passed to the encoder's class, such as ``hidden_layer_sizes``.
 
