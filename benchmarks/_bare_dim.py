@@ -57,7 +57,7 @@ def bare_dim_fit(X, seconds: float, seed: int, batch_size: int = 64) -> nn.Modul
             for first in range(0, len(order) - batch_size + 1, batch_size):
                 batch = images[order[first : first + batch_size]]
                 local_map, global_vector = encoder(batch)
-                loss = objective(local_map, global_vector)
+                loss, _ = objective(local_map, global_vector)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

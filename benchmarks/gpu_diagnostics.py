@@ -182,7 +182,7 @@ def bfloat16_against_float32(X: np.ndarray, device: str) -> dict:
     """A bfloat16 model's outputs in bfloat16 against float32, and transform's."""
     fitted = model(device, precision="bf16").fit(X[:2048])
     codes = fitted.transform(X[:512])
-    encoder = fitted.net_.module_.eval()
+    encoder = fitted.net_.module_.encoder.eval()
     inputs = fitted._tensor_data(X[:512]).to(fitted.net_.device)  # (N, C, H, W)
     with torch.inference_mode():
         _, full = encoder(inputs)

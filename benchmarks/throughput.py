@@ -146,7 +146,7 @@ def run_sk_dim(
     synchronize(dim.device_)
     fit_seconds = time.perf_counter() - start
     peak_mb = peak_memory_mb(dim.device_)
-    encoder = dim.net_.module_.eval()
+    encoder = dim.net_.module_.encoder.eval()
     transform_seconds = best_times(
         {
             "sk_dim": lambda: dim.transform(X),
@@ -213,7 +213,9 @@ def bare_fit(
             )
             local_a, local_b = local_map.chunk(2)
             global_a, global_b = global_vector.chunk(2)
-            loss = (objective(local_a, global_b) + objective(local_b, global_a)) / 2
+            loss = (
+                objective(local_a, global_b)[0] + objective(local_b, global_a)[0]
+            ) / 2
             encoded = to_prior_space(global_vector.float(), "uniform")
             loss = loss + 0.1 * encoder_prior_loss(discriminator, encoded)
         return loss, global_vector

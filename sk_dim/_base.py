@@ -16,24 +16,28 @@ from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
 )
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._input.checks import SampleCheck
+from ._defaults import resolve_auto
+from ._input.estimator_input import EstimatorInput
 from ._input.layout import InputLayout
-from ._input.prepare import model_input
 from ._input.scaling import fit_standardize
-from ._input.streaming import StreamedData, is_out_of_core, streamed
 from ._parameters import TRAINING_CONSTRAINTS
 from ._persistence import load_model, save_model
 from ._training.batches import inference_batch_size, make_batches, to_host
-from ._training.configuration import check_callbacks, training_callbacks
+from ._training.configuration import (
+    check_callbacks,
+    engine_arguments,
+    training_callbacks,
+)
 from ._training.devices import check_precision, resolve_device
-from ._training.distributed import local_device, rank_and_world, start_process_group
+from ._training.distributed import local_device, start_process_group
 from ._training.engine import TrainingNet
 from ._training.runtime import compute_settings
+from ._training.state import move_to, restore_training_state, training_state
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
-from .nn.scaling import Standardize
+from .nn.models import InfoMaxModel
 
 
 @contextlib.contextmanager
@@ -46,14 +50,14 @@ def _unchanged_on_error(
     optimiser states and history are restored too.
     """
     saved = dict(estimator.__dict__)
-    training_state = None if trained is None else trained.training_state()
+    state = None if trained is None else training_state(trained)
     try:
         yield
     except BaseException:
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
         if trained is not None:
-            trained.restore_training_state(training_state)
+            restore_training_state(trained, state)
         raise
 
 
@@ -71,12 +75,12 @@ def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
-class NetEstimator(BaseEstimator):
-    """An estimator whose ``fit`` trains the networks of a :class:`TrainingNet`.
+class NetEstimator(EstimatorInput, BaseEstimator):
+    """An estimator whose ``fit`` trains a model in a :class:`TrainingNet`.
 
     A subclass takes the parameters of
     :data:`~sk_dim._parameters.TRAINING_CONSTRAINTS` and
-    defines :meth:`_build_net`. It may refine
+    defines :meth:`_build_model`. It may refine
     :meth:`_check_training_data`, :meth:`_fit_scaling` and
     :meth:`_check_net_params`, and the training data of ``fit(X, y)`` in
     :meth:`_training_data` (with :meth:`_saved_scaling` for a scaling of
@@ -86,6 +90,10 @@ class NetEstimator(BaseEstimator):
 
     #: Fitted attributes, JSON values, that ``save`` writes and ``load`` restores.
     _saved_attributes: tuple[str, ...] = ()
+    #: Adam's betas of the model.
+    _adam_betas: tuple[float, float] = (0.9, 0.999)
+    #: The precision that "auto" stands for on a CUDA device.
+    _cuda_auto_precision = "bf16"
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -168,20 +176,19 @@ class NetEstimator(BaseEstimator):
                 self._train(X, None, partial=True, continuing=True)
         return self
 
-    def _training_data(self, X, y, reset: bool):
-        """The validated training data of ``fit(X, y)``; y is ignored here."""
-        return self._validate_input(X, reset)
-
     def _check_training_data(self, X: np.ndarray) -> InputLayout:
         """The layout of the training data, after checks of the parameters."""
         raise NotImplementedError
 
     def _training_params(self) -> dict:
-        """The parameters that the training run reads, with "auto" resolved.
+        """The parameters that build and train the model, "auto" resolved.
 
-        ``batch_size`` is the one of the last call, clipped to its data.
+        "auto" values stand for those of :func:`~sk_dim._defaults.resolve_auto`
+        for the training data's layout; ``batch_size`` is the one of the last
+        call, clipped to its data.
         """
-        return {**self.get_params(deep=False), "batch_size": self.batch_size_}
+        params = {**self.get_params(deep=False), "batch_size": self.batch_size_}
+        return resolve_auto(params, self._layout)
 
     def _fit_scaling(self, X: np.ndarray):
         """The input scaling learnt from the training data."""
@@ -189,72 +196,32 @@ class NetEstimator(BaseEstimator):
 
     @staticmethod
     def _saved_scaling(weights: dict[str, torch.Tensor]):
-        """The input scaling held in the saved weights of ``module_``."""
-        return Standardize(weights["standardize.offset"], weights["standardize.scale"])
+        """The input scaling held in the saved weights of the model."""
+        raise NotImplementedError
 
-    def _build_net(self, scaling, seed: int, device: torch.device) -> TrainingNet:
-        """The net of the parameters, for data of ``self._layout``, uninitialised.
+    def _build_model(self, scaling) -> InfoMaxModel:
+        """The model of the parameters, for data of ``self._layout``.
 
         ``scaling`` is the input scaling, as :meth:`_fit_scaling` gives it.
         """
         raise NotImplementedError
+
+    def _build_net(self, scaling, seed: int, device: torch.device) -> TrainingNet:
+        """The uninitialised net training the model of :meth:`_build_model`."""
+        arguments = engine_arguments(
+            self._training_params(),
+            seed,
+            device,
+            betas=self._adam_betas,
+            auto_precision=self._cuda_auto_precision,
+        )
+        return TrainingNet(self._build_model(scaling), **arguments)
 
     def _check_net_params(self) -> None:
         """Refuse parameters that only the built networks can check.
 
         Called before training and by methods that read such parameters.
         """
-
-    def _clip_batch_size(self, n_samples: int) -> int:
-        """``batch_size``, clipped to ``n_samples`` with a warning (as MLPClassifier).
-
-        Under torchrun, the batch stays a multiple of the number of processes.
-        """
-        _, world = rank_and_world()
-        if self.batch_size % world:
-            raise ValueError(
-                f"batch_size={self.batch_size} must be a multiple of the "
-                f"{world} processes of torchrun, each of which encodes an equal "
-                "share of every batch."
-            )
-        if self.batch_size <= n_samples:
-            return self.batch_size
-        clipped = n_samples - n_samples % world
-        held_out = " after holding out validation data" * self.early_stopping
-        if clipped < 2:
-            raise ValueError(
-                f"Training needs batches of at least 2 samples, but there are "
-                f"{n_samples} samples{held_out}; pass more samples."
-            )
-        warnings.warn(
-            f"batch_size={self.batch_size} is larger than the {n_samples} "
-            f"training samples{held_out}; it is clipped to {clipped}.",
-            UserWarning,
-            stacklevel=4,
-        )
-        return clipped
-
-    def _hold_out(self, X, rng) -> tuple:
-        """Split off the validation data of ``early_stopping``.
-
-        Both parts keep the rows in their order in X, so that streamed data
-        reads them in increasing order.
-        """
-        if not self.early_stopping:
-            return X, None
-        n_valid = int(np.ceil(self.validation_fraction * len(X)))
-        if n_valid < 2 or n_valid >= len(X):
-            raise ValueError(
-                f"early_stopping needs at least 2 validation samples and 1 "
-                f"training sample, but validation_fraction="
-                f"{self.validation_fraction} of {len(X)} samples holds out "
-                f"{n_valid}; pass more samples or change validation_fraction."
-            )
-        order = rng.permutation(len(X))
-        train, valid = np.sort(order[n_valid:]), np.sort(order[:n_valid])
-        if isinstance(X, np.ndarray):
-            return X[train], X[valid]
-        return X.subset(train), X.subset(valid)
 
     def _set_up(self, layout: InputLayout) -> None:
         device = local_device(resolve_device(self.device))
@@ -370,24 +337,6 @@ class NetEstimator(BaseEstimator):
                 stacklevel=5,
             )
 
-    def _validate_input(self, X, reset: bool):
-        """X validated: an array, or out-of-core data whose chunks are checked as read.
-
-        Of out-of-core X, a sample is checked now: on ``reset``, the random
-        rows that the scaling is learnt from (see
-        :meth:`~sk_dim._input.streaming.StreamedData.sample`), else the first row.
-        """
-        if not is_out_of_core(X):
-            return self._check_array(X, reset)
-        data = streamed(X, self.chunk_size)
-        if reset:
-            self._check_array(data.sample(check_random_state(self.random_state)), reset)
-        elif isinstance(data, StreamedData):
-            self._check_array(data.read(np.arange(min(len(data), 1))), reset)
-        else:
-            self._check_array(data.sample(), reset)
-        return data
-
     def _validate_params(self) -> None:
         """scikit-learn's validation, which also refuses bools for numbers."""
         super()._validate_params()
@@ -399,44 +348,6 @@ class NetEstimator(BaseEstimator):
                     f"The {name!r} parameter of {type(self).__name__} must be a "
                     f"number, not a bool. Got {value!r} instead."
                 )
-
-    def _check_array(self, X, reset: bool) -> np.ndarray:
-        """An in-memory array, or the sample of out-of-core data, validated."""
-        # rows for a model of images, or images for a model of rows (1-D X
-        # gets scikit-learn's advice to reshape it)
-        ndim = len(getattr(X, "shape", ()))
-        if not reset and ndim >= 2 and ndim != len(self.input_shape_) + 1:
-            raise self._sample_check(self.input_shape_).shape_error(X.shape[1:])
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            allow_nd=True,
-            dtype="numeric",
-            ensure_min_samples=2 if reset else 1,
-        )
-        if reset:
-            self._choose_from_input(X)
-        check = self._sample_check(X.shape[1:] if reset else self.input_shape_)
-        if tuple(X.shape[1:]) != check.sample_shape:
-            raise check.shape_error(tuple(X.shape[1:]))
-        check.check_values(X)
-        return X
-
-    def _choose_from_input(self, X: np.ndarray) -> None:
-        """Set what the first validated input decides (nothing here)."""
-
-    def _sample_check(self, sample_shape: tuple[int, ...]) -> SampleCheck:
-        """What each sample must be: of ``sample_shape``, in float32's range."""
-        return SampleCheck(type(self).__name__, tuple(sample_shape))
-
-    def _tensor_data(self, X):
-        """X as the model's tensors; out-of-core X checked chunk by chunk."""
-        return model_input(X, self._layout, self._sample_check(self.input_shape_))
-
-    def _input_data(self, X):
-        """X validated for inference, as :meth:`_tensor_data` gives it."""
-        return self._tensor_data(self._validate_input(X, reset=False))
 
     def _inference(
         self, data, compute: Callable[[torch.Tensor], torch.Tensor]
@@ -480,7 +391,7 @@ class NetEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         device = resolve_device(device)
-        self.net_.move_to(device)
+        move_to(self.net_, device)
         self.device_ = device
         self.precision_ = self.net_.precision
         return self

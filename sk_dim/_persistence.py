@@ -17,11 +17,14 @@ from ._input.layout import InputLayout
 from ._version import __version__
 from .exceptions import CorruptSaveError, InconsistentVersionWarning
 
-#: Version of the layout of a saved model's folder.
-FORMAT_VERSION = 2
-#: Formats that ``load`` reads: 1 had no checksum of the weights.
-READABLE_FORMATS = (1, 2)
+#: Version of the layout of a saved model's folder: 3 saves the whole model
+#: under one prefix, ``module_.``.
+FORMAT_VERSION = 3
+#: Formats that ``load`` reads.
+READABLE_FORMATS = (3,)
 CONFIG_FILE = "config.json"
+#: The prefix of the model's tensors in the weights' file.
+MODEL_PREFIX = "module_."
 _CONFIG_KEYS = ("class", "version", "params", "fitted")
 #: The weights' file: safetensors when the package is installed, else torch's.
 WEIGHT_FILES = ("weights.safetensors", "weights.pt")
@@ -75,19 +78,12 @@ def save_weights(tensors: dict[str, torch.Tensor], folder: Path) -> Path:
     return path
 
 
-def weights_file(folder: Path, record: dict | None) -> Path:
+def weights_file(folder: Path, record: dict) -> Path:
     """The weights' file of a save, checked against the config's ``record``.
 
     ``record`` is the config's ``"weights"`` entry, the file's name and
-    SHA-256; None for saves of format 1, which had none.
+    SHA-256.
     """
-    if record is None:
-        for name in WEIGHT_FILES:
-            if (folder / name).exists():
-                return folder / name
-        raise FileNotFoundError(
-            f"No weights file ({' or '.join(WEIGHT_FILES)}) in {folder}."
-        )
     path = folder / str(record.get("file"))
     if path.name not in WEIGHT_FILES or not path.exists():
         raise FileNotFoundError(
@@ -152,7 +148,9 @@ def read_config(folder: Path, class_name: str, version: str) -> dict:
     if config.get("format") not in READABLE_FORMATS:
         raise ValueError(
             f"{path} has format {config.get('format')!r}; this version of sk_dim "
-            f"reads formats {', '.join(map(str, READABLE_FORMATS))}."
+            f"reads format {', '.join(map(str, READABLE_FORMATS))}. Load it with "
+            f"the version that saved it ({config.get('version')!r}) and refit, "
+            "or fit the model again with this one."
         )
     missing = [key for key in _CONFIG_KEYS if key not in config]
     if missing:
@@ -168,17 +166,6 @@ def read_config(folder: Path, class_name: str, version: str) -> dict:
             stacklevel=3,
         )
     return config
-
-
-def split_weights(
-    tensors: dict[str, torch.Tensor],
-) -> dict[str, dict[str, torch.Tensor]]:
-    """Group flat ``"network.key"`` tensors into one state dict per network."""
-    grouped: dict[str, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        network, _, name = key.partition(".")
-        grouped.setdefault(network, {})[name] = value
-    return grouped
 
 
 def save_model(model, folder: Path) -> Path:
@@ -215,9 +202,8 @@ def save_model(model, folder: Path) -> Path:
         },
     }
     tensors = {
-        f"{network_name}.{key}": value
-        for network_name, network in model.net_.fitted_networks().items()
-        for key, value in network.state_dict().items()
+        f"{MODEL_PREFIX}{key}": value
+        for key, value in model.net_.module_.state_dict().items()
     }
     _check_save_target(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -283,10 +269,10 @@ def _plain(value):
 def load_model(cls, folder: Path, device: torch.device):
     """Rebuild an estimator of class ``cls`` from ``folder``, on ``device``.
 
-    The parameters are validated as the constructor's; the networks are
-    built by the estimator's ``_build_net`` from the saved input scaling
-    (read by its ``_saved_scaling`` from ``module_``), first without memory
-    on the meta device, to check that the saved weights fit them exactly.
+    The parameters are validated as the constructor's; the model is built
+    by the estimator's ``_build_model`` from the saved input scaling (read
+    by its ``_saved_scaling``), first without memory on the meta device, to
+    check that the saved weights fit it exactly.
     """
     config = read_config(folder, cls.__name__, __version__)
     try:
@@ -296,23 +282,24 @@ def load_model(cls, folder: Path, device: torch.device):
             f"the entry {error} is missing" if isinstance(error, KeyError) else error
         )
         raise CorruptSaveError(folder / CONFIG_FILE, str(reason)) from None
-    if config["format"] > 1 and not isinstance(config.get("weights"), dict):
+    if not isinstance(config.get("weights"), dict):
         raise CorruptSaveError(
             folder / CONFIG_FILE, "the entry 'weights', the checksum, is missing."
         )
-    path = weights_file(folder, config["weights"] if config["format"] > 1 else None)
+    path = weights_file(folder, config["weights"])
     tensors = read_weights(path)
+    state = {
+        key.removeprefix(MODEL_PREFIX): value
+        for key, value in tensors.items()
+        if key.startswith(MODEL_PREFIX)
+    }
     try:
-        scaling = model._saved_scaling(split_weights(tensors)["module_"])
+        scaling = model._saved_scaling(state)
     except KeyError:
         raise CorruptSaveError(path, "the input scaling is missing.") from None
-    expected = _weight_shapes(model, scaling, seed)
-    if config["format"] == 1:
-        tensors = _upgrade_format_1(tensors, expected)
-    _check_weights(tensors, expected, path)
+    _check_weights(tensors, _weight_shapes(model, scaling), path)
     net = model._build_net(scaling, seed, device).initialize()
-    for network_name, state in split_weights(tensors).items():
-        getattr(net, network_name).load_state_dict(state)
+    net.module_.load_state_dict(state)
     model.net_ = net
     model.precision_ = net.precision
     model._built_params = model._model_params()
@@ -334,15 +321,13 @@ def _model_from_config(cls, config: dict) -> tuple:
         None if image_shape is None else tuple(image_shape),
         fitted["channels_last"],
     )
-    # saves of earlier versions hold no input shape: it was the sample shape
-    model.input_shape_ = tuple(fitted.get("input_shape", fitted["sample_shape"]))
+    model.input_shape_ = tuple(fitted["input_shape"])
     model.device_ = torch.device(fitted["device"])
     model.n_features_in_ = fitted["n_features_in"]
     if fitted["feature_names_in"] is not None:
         model.feature_names_in_ = np.asarray(fitted["feature_names_in"], dtype=object)
     model.n_iter_ = fitted["n_iter"]
-    # format 1 did not record a clipped batch size: it was batch_size
-    model.batch_size_ = fitted.get("batch_size", model.batch_size)
+    model.batch_size_ = fitted["batch_size"]
     model.loss_curve_ = fitted["loss_curve"]
     model.validation_scores_ = fitted["validation_scores"]
     model.best_validation_score_ = fitted["best_validation_score"]
@@ -351,36 +336,14 @@ def _model_from_config(cls, config: dict) -> tuple:
     return model, int(fitted["seed"])
 
 
-def _weight_shapes(model, scaling, seed: int) -> dict[str, torch.Size]:
-    """Shape of every tensor of the model's networks, built on the meta device."""
-    meta = torch.device("meta")
-    with meta:
-        # a copy of the scaling, which moving the networks to meta would move
-        net = model._build_net(copy.deepcopy(scaling), seed, meta)
-        net._initialize_module()
-        net._initialize_criterion()
+def _weight_shapes(model, scaling) -> dict[str, torch.Size]:
+    """Shape of every tensor of the estimator's model, built on the meta device."""
+    with torch.device("meta"):
+        # a copy of the scaling, which building on meta would move
+        built = model._build_model(copy.deepcopy(scaling))
     return {
-        f"{fitted}.{key}": value.shape
-        for fitted, network in net.fitted_networks().items()
-        for key, value in network.state_dict().items()
+        f"{MODEL_PREFIX}{key}": value.shape for key, value in built.state_dict().items()
     }
-
-
-def _upgrade_format_1(
-    tensors: dict[str, torch.Tensor], expected: dict[str, torch.Size]
-) -> dict[str, torch.Tensor]:
-    """Weights of format 1, whose Deep InfoMax terms shared one estimator state."""
-    upgraded = {}
-    for key, value in tensors.items():
-        network, _, name = key.partition(".")
-        if key in expected or not name.startswith("estimator."):
-            upgraded[key] = value
-            continue
-        for term in ("global_estimator", "local_estimator"):
-            renamed = f"{network}.{term}{name.removeprefix('estimator')}"
-            if renamed in expected:
-                upgraded[renamed] = value
-    return upgraded
 
 
 def _check_weights(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from skorch import callbacks
 
+from ._training.state import fitted_optimizers
+
 __all__ = ["Checkpoint"]
 
 #: The parts that skorch's Checkpoint saves under arguments of its own.
@@ -11,18 +13,18 @@ _SKORCH_PARTS = ("module", "criterion", "optimizer")
 
 
 class Checkpoint(callbacks.Checkpoint):
-    """skorch's ``Checkpoint``, saving every network and optimiser of the model.
+    """skorch's ``Checkpoint``, saving every optimiser of the model.
 
     skorch's :class:`~skorch.callbacks.Checkpoint` saves ``module_`` (the
-    encoder, to ``f_params``), ``criterion_`` (the critics), ``optimizer_``
-    and the history. The models of sk_dim may train more: the prior
-    discriminator of Deep InfoMax (``gamma > 0``) and its own optimiser.
-    This checkpoint saves each of those too, and float16's gradient scaler,
-    to ``"<name>.pt"`` in ``dirname`` (``discriminator.pt``,
-    ``optimizer_discriminator.pt``, ``grad_scaler.pt``),
-    unless an ``f_<name>`` argument names another file or None. With
-    skorch's :class:`~skorch.callbacks.LoadInitState`, a fit resumes from
-    the whole training state: the fit goes on from the restored epoch to
+    whole model: encoder, critics, and Deep InfoMax's prior discriminator)
+    to ``f_params``, ``optimizer_`` and the history. The models of sk_dim
+    may have more to save: the optimiser of an adversary (Deep InfoMax's
+    discriminator, ``gamma > 0``) and float16's gradient scaler. This
+    checkpoint saves each to ``"<name>.pt"`` in ``dirname``
+    (``optimizer_adversary.pt``, ``grad_scaler.pt``), unless an
+    ``f_<name>`` argument names another file or None. With skorch's
+    :class:`~skorch.callbacks.LoadInitState`, a fit resumes from the whole
+    training state: the fit goes on from the restored epoch to
     ``max_epochs``, with the learning-rate schedule where it was.
 
     The arguments are those of skorch's ``Checkpoint``.
@@ -37,9 +39,10 @@ class Checkpoint(callbacks.Checkpoint):
         ``"train_loss_best"`` watches the training loss, and None is what
         resuming a long fit after a crash wants.
     f_params, f_optimizer, f_criterion : str, file-like or None
-        Files of ``module_`` (the encoder), ``optimizer_`` and
-        ``criterion_`` (the critics); None saves none. Strings may hold
-        format fields such as ``"params_{last_epoch[epoch]}.pt"``.
+        Files of ``module_`` (the model), ``optimizer_`` and ``criterion_``
+        (stateless: the model holds its objective); None saves none.
+        Strings may hold format fields such as
+        ``"params_{last_epoch[epoch]}.pt"``.
     f_history : str or None, default="history.json"
         File of the training history, as JSON.
     f_pickle : str, file-like or None, default=None
@@ -89,11 +92,9 @@ class Checkpoint(callbacks.Checkpoint):
         return super().get_formatted_files(net)
 
     def _name_further_parts(self, net) -> None:
-        """An ``f_<name>`` file for each network and optimiser that skorch
-        would not save, unless one was given."""
-        parts = list(net.fitted_networks())
-        if not self.use_safetensors:
-            parts += net.fitted_optimizers()
+        """An ``f_<name>`` file for each optimiser that skorch would not
+        save, unless one was given."""
+        parts = [] if self.use_safetensors else list(fitted_optimizers(net))
         for name in (part.removesuffix("_") for part in parts):
             if name not in _SKORCH_PARTS and not hasattr(self, f"f_{name}"):
                 setattr(self, f"f_{name}", f"{name}.pt")

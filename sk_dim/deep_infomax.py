@@ -13,9 +13,8 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import NetEstimator
-from ._defaults import resolve_auto
+from ._builders import build_deep_infomax
 from ._input.layout import InputLayout, infer_layout
-from ._nets.deep_infomax import DeepInfoMaxNet, build_net
 from ._parameters import (
     TRAINING_CONSTRAINTS,
     document_training_parameters,
@@ -25,6 +24,7 @@ from .nn.augmentations import AUGMENTATIONS
 from .nn.critics import CRITICS
 from .nn.encoders import ENCODERS
 from .nn.mi_estimators import MI_ESTIMATORS
+from .nn.models import DeepInfoMax
 from .nn.prior import PRIORS
 from .nn.scaling import Standardize
 
@@ -171,8 +171,10 @@ class DeepInfoMaxTransformer(
 
     Attributes
     ----------
-    net_ : DeepInfoMaxNet
-        The fitted skorch net; ``net_.module_`` is the encoder.
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the
+        :class:`~sk_dim.nn.models.DeepInfoMax` model, whose ``encoder``
+        gives the representation.
     device_ : torch.device
         Device the model was last trained on (by ``fit``, or ``partial_fit``
         where the net then was) or moved to by ``to``. ``transform`` runs
@@ -242,6 +244,7 @@ class DeepInfoMaxTransformer(
     (1797, 16)
     """
 
+    _adam_betas = (0.5, 0.999)
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [
             Interval(Integral, 1, None, closed="left"),
@@ -314,20 +317,21 @@ class DeepInfoMaxTransformer(
             )
         return infer_layout(X, self.image_shape, self.channels)
 
-    def _build_net(
-        self, scaling: Standardize, seed: int, device: torch.device
-    ) -> DeepInfoMaxNet:
+    def _build_model(self, scaling: Standardize) -> DeepInfoMax:
         params = self._training_params()
-        net = build_net(params, self._layout, scaling, seed, device)
+        model = build_deep_infomax(params, self._layout, scaling)
         self.n_components_ = params["n_components"]
         self.mi_estimator_ = params["mi_estimator"]
         self.critic_width_ = params["critic_width"]
         self.lr_schedule_ = params["lr_schedule"]
-        self.augmentation_ = net.augment
-        return net
+        self.augmentation_ = model.augmentation
+        return model
 
-    def _training_params(self) -> dict:
-        return resolve_auto(super()._training_params(), self._layout)
+    @staticmethod
+    def _saved_scaling(weights: dict[str, torch.Tensor]) -> Standardize:
+        return Standardize(
+            weights["encoder.standardize.offset"], weights["encoder.standardize.scale"]
+        )
 
     def transform(self, X):
         """Encode X to its representation: Y, or the layer named by ``output``.
@@ -346,7 +350,7 @@ class DeepInfoMaxTransformer(
         check_is_fitted(self)
         data = self._input_data(X)
         self._check_net_params()
-        encoder = self.net_.module_.eval()
+        encoder = self.net_.module_.encoder.eval()
         if self.output == "global":
             return self._inference(data, lambda batch: encoder(batch)[1])
         return self._inference(
@@ -354,7 +358,7 @@ class DeepInfoMaxTransformer(
         )
 
     def _check_net_params(self) -> None:
-        encoder = self.net_.module.encoder  # also before the net is initialised
+        encoder = self.net_.module.encoder.encoder  # also before initialisation
         taps = encoder.feature_sizes
         if self.output not in taps:
             raise ValueError(

@@ -12,16 +12,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import NetEstimator, draw_seed, seeded_torch
-from ._defaults import auto_values
+from ._builders import build_latent_variable_model
 from ._input.checks import SampleCheck, check_hidden_layer_sizes
 from ._input.layout import InputLayout, infer_layout
-from ._nets.mim import LatentModelNet, build_net
 from ._parameters import (
     TRAINING_CONSTRAINTS,
     document_training_parameters,
     store_parameters,
 )
 from .nn.encoders import ENCODERS
+from .nn.models import LatentVariableModel
 from .nn.objectives.mim import OBJECTIVES, importance_log_likelihood
 from .nn.scaling import Standardize
 
@@ -91,7 +91,7 @@ class MutualInformationMachine(
         The likelihood used, "bernoulli" or "gaussian".
     net_ : skorch.NeuralNet
         The fitted net; ``net_.module_`` is the
-        :class:`~sk_dim.nn.latent.LatentVariableModel`.
+        :class:`~sk_dim.nn.models.LatentVariableModel`.
     device_ : torch.device
         Device the model was last trained on (by ``fit``, or ``partial_fit``
         where the net then was) or moved to by ``to``. ``transform`` runs
@@ -141,6 +141,7 @@ class MutualInformationMachine(
     ((1797, 8), (1797, 64), (3, 64))
     """
 
+    _cuda_auto_precision = "32"
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "objective": [StrOptions(set(OBJECTIVES))],
@@ -215,16 +216,28 @@ class MutualInformationMachine(
             return Standardize(torch.tensor(0.0), torch.tensor(scale))
         return super()._fit_scaling(X)
 
-    def _build_net(
-        self, scaling: Standardize, seed: int, device: torch.device
-    ) -> LatentModelNet:
-        params = self.get_params(deep=False)
-        if params["encoder"] == "auto":
-            params["encoder"] = auto_values(self._layout)["encoder"]
+    def _training_params(self) -> dict:
+        params = super()._training_params()
         params["hidden_layer_sizes"] = check_hidden_layer_sizes(
             self.hidden_layer_sizes, allow_empty=False
         )
-        return build_net(params, self._layout, scaling, self.likelihood_, seed, device)
+        return params
+
+    def _build_model(self, scaling: Standardize) -> LatentVariableModel:
+        params = self._training_params()
+        return build_latent_variable_model(
+            scaling,
+            params["encoder"],
+            self._layout.image_shape or self._layout.sample_shape,
+            params["n_components"],
+            params["hidden_layer_sizes"],
+            self.likelihood_,
+            params["objective"],
+        )
+
+    @staticmethod
+    def _saved_scaling(weights: dict[str, torch.Tensor]) -> Standardize:
+        return Standardize(weights["standardize.offset"], weights["standardize.scale"])
 
     def transform(self, X):
         """Encode X to the means of q(z|x).

@@ -13,11 +13,11 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
 from ._base import NetEstimator
+from ._builders import build_two_view_model
 from ._input.checks import check_float32_range, check_hidden_layer_sizes
 from ._input.layout import InputLayout
 from ._input.scaling import fit_standardize
 from ._input.streaming import is_out_of_core
-from ._nets.two_view import TwoViewNet, build_model, build_net
 from ._parameters import (
     TRAINING_CONSTRAINTS,
     document_training_parameters,
@@ -25,7 +25,7 @@ from ._parameters import (
 )
 from .nn.critics import CRITICS
 from .nn.mi_estimators import MI_ESTIMATORS
-from .nn.models.two_view import split_views
+from .nn.models.two_view import TwoViewModel, split_views
 from .nn.scaling import Standardize
 from .nn.views import SplitColumns
 
@@ -85,8 +85,9 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
     n_view_features_ : list of int
         Features of view a and of view b.
     net_ : skorch.NeuralNet
-        The fitted net; ``net_.module_`` holds both encoders and
-        ``net_.criterion_`` the critic.
+        The fitted net; ``net_.module_`` is the
+        :class:`~sk_dim.nn.models.TwoViewModel`, holding both encoders and
+        the critic.
     device_ : torch.device
         Device the model was last trained on (by ``fit``, or ``partial_fit``
         where the net then was) or moved to by ``to``. ``transform`` runs
@@ -303,13 +304,17 @@ class TwoViewInfoMax(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
             for i in range(2)
         )
 
-    def _build_net(self, scaling, seed: int, device: torch.device) -> TwoViewNet:
-        params = self.get_params(deep=False)
+    def _training_params(self) -> dict:
+        params = super()._training_params()
         params["hidden_layer_sizes"] = check_hidden_layer_sizes(
             self.hidden_layer_sizes, allow_empty=True
         )
-        model = build_model(params, self._split(), self.n_view_features_, scaling)
-        return build_net(model, params, seed, device)
+        return params
+
+    def _build_model(self, scaling) -> TwoViewModel:
+        return build_two_view_model(
+            self._training_params(), self._split(), self.n_view_features_, scaling
+        )
 
     def transform(self, X, y=None):
         """Codes of view a, and of view b when y is given.

@@ -57,7 +57,7 @@ def test_deep_infomax_trains_a_backbone_and_reads_its_taps():
     assert dim.set_params(output="local").transform(images).shape == (96, 1024)
     restored = pickle.loads(pickle.dumps(dim))
     np.testing.assert_array_equal(restored.transform(images), dim.transform(images))
-    trained = dim.net_.module_.encoder.module.backbone
+    trained = dim.net_.module_.encoder.encoder.module.backbone
     assert not torch.equal(trained.stem[0].weight, encoder.backbone.stem[0].weight)
 
 

@@ -112,7 +112,7 @@ def test_bf16_trains_in_bfloat16_and_transforms_in_float32(small_images, tiny):
     model = tiny(precision="bf16", augmentation=None).fit(small_images)
     assert model.precision_ == "bf16"
     assert np.isfinite(model.loss_curve_).all()
-    encoder = model.net_.module_
+    encoder = model.net_.module_.encoder
     hook = encoder.register_forward_hook(record_dtype)
     try:
         model.partial_fit(small_images)
@@ -127,14 +127,19 @@ def test_bf16_trains_in_bfloat16_and_transforms_in_float32(small_images, tiny):
 
 
 class LinearDtypes(Callback):
-    """Records the dtype of every Linear layer's output during the fit's steps."""
+    """Records the dtype of every Linear layer's output during the fit's steps.
+
+    The layers of an adversary are left out: its own step runs in float32.
+    """
 
     def on_train_begin(self, net, **kwargs):
         self.dtypes_ = set()
+        adversary = net.module_.adversary
+        excluded = set() if adversary is None else set(adversary.modules())
         self.hooks_ = [
             module.register_forward_hook(self.record)
             for module in net.module_.modules()
-            if isinstance(module, torch.nn.Linear)
+            if isinstance(module, torch.nn.Linear) and module not in excluded
         ]
 
     def record(self, module, inputs, output):

@@ -81,40 +81,39 @@ def test_callbacks_watching_held_out_values_need_held_out_data(digits, tiny, cal
         assert torch.equal(value, weights[key])
 
 
-def test_sk_dim_checkpoint_saves_every_network_and_optimiser(digits, tiny, tmp_path):
+def test_sk_dim_checkpoint_saves_the_model_and_every_optimiser(digits, tiny, tmp_path):
     X, _ = digits
     checkpoint = Checkpoint(dirname=tmp_path, monitor="train_loss_best")
     model = tiny(gamma=0.1, max_epochs=2, callbacks=[checkpoint]).fit(X)
     net = model.net_
     assert sorted(os.listdir(tmp_path)) == [
         "criterion.pt",
-        "discriminator.pt",
         "history.json",
         "optimizer.pt",
-        "optimizer_discriminator.pt",
+        "optimizer_adversary.pt",
         "params.pt",
     ]
-    discriminator = torch.load(tmp_path / "discriminator.pt", weights_only=True)
-    for key, value in net.discriminator_.state_dict().items():
-        assert torch.equal(discriminator[key], value)  # the best epoch is the last
-    optimizer = torch.load(tmp_path / "optimizer_discriminator.pt", weights_only=True)
+    params = torch.load(tmp_path / "params.pt", weights_only=True)
+    for key, value in net.module_.discriminator.state_dict().items():
+        # the best epoch is the last
+        assert torch.equal(params[f"discriminator.{key}"], value)
+    optimizer = torch.load(tmp_path / "optimizer_adversary.pt", weights_only=True)
     assert (
         optimizer["state"].keys()
-        == net.optimizer_discriminator_.state_dict()["state"].keys()
+        == net.optimizer_adversary_.state_dict()["state"].keys()
     )
-    assert not hasattr(checkpoint, "f_discriminator")  # the one passed is unchanged
+    assert not hasattr(checkpoint, "f_optimizer_adversary")  # the one passed
 
 
-def test_skorch_checkpoint_saves_further_networks_when_named(digits, tiny, tmp_path):
+def test_skorch_checkpoint_saves_the_adversary_optimiser_when_named(
+    digits, tiny, tmp_path
+):
     X, _ = digits
     checkpoint = SkorchCheckpoint(
-        dirname=tmp_path,
-        monitor=None,
-        f_discriminator="d.pt",
-        f_optimizer_discriminator="od.pt",
+        dirname=tmp_path, monitor=None, f_optimizer_adversary="oa.pt"
     )
     tiny(gamma=0.1, callbacks=[checkpoint]).fit(X)
-    assert {"d.pt", "od.pt", "params.pt"} <= set(os.listdir(tmp_path))
+    assert {"oa.pt", "params.pt", "criterion.pt"} <= set(os.listdir(tmp_path))
 
 
 @pytest.mark.parametrize("crash_after", [1, 3])

@@ -45,13 +45,14 @@ def test_compiled_steps_train_like_eager_ones(digits, tiny):
     X, _ = digits
     eager = tiny().fit(X)
     compiled = tiny(compile=True).fit(X)
-    assert compiled.net_.compiled_loss_ is not None
+    assert compiled.net_.step_._compiled is not None
     np.testing.assert_allclose(compiled.loss_curve_, eager.loss_curve_, rtol=1e-2)
     again = tiny(compile=True).fit(X)
     np.testing.assert_array_equal(again.transform(X), compiled.transform(X))
     restored = pickle.loads(pickle.dumps(compiled))
-    assert restored.net_.compiled_loss_ is not None
     np.testing.assert_array_equal(restored.transform(X), compiled.transform(X))
+    restored.partial_fit(X)  # compiled again at the first step
+    assert restored.net_.step_._compiled is not None
 
 
 def test_a_failing_compiler_falls_back_to_eager_steps(digits, tiny, monkeypatch):
@@ -65,7 +66,7 @@ def test_a_failing_compiler_falls_back_to_eager_steps(digits, tiny, monkeypatch)
     X, _ = digits
     with pytest.warns(UserWarning, match="torch.compile failed .RuntimeError: Compi"):
         fallback = tiny(compile=True).fit(X)
-    assert fallback.net_.compiled_loss_ is None
+    assert fallback.net_.step_._compiled is None
     np.testing.assert_array_equal(fallback.transform(X), tiny().fit(X).transform(X))
 
 

@@ -251,7 +251,7 @@ def test_dv_moving_average_is_kept_per_term_when_both_terms_train():
     assert objective.global_estimator is not objective.local_estimator
     local_map = torch.randn(5, 4, 3, 3, requires_grad=True)
     global_vector = torch.randn(5, 2, requires_grad=True)
-    objective(local_map, global_vector).backward()
+    objective(local_map, global_vector)[0].backward()
     # each running mean is that of its own term's scores alone
     for term, features in (
         ("global", local_map.flatten(1).unsqueeze(1)),

@@ -64,10 +64,7 @@ class RaiseAt(AtStep):
 def snapshot(model):
     """Everything a failed call must leave unchanged, copied."""
     net = model.net_
-    state = {
-        name: copy.deepcopy(network.state_dict())
-        for name, network in net.fitted_networks().items()
-    }
+    state = copy.deepcopy(net.module_.state_dict())
     optimizers = {
         name: copy.deepcopy(value.state_dict())
         for name, value in vars(net).items()

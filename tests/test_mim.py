@@ -9,14 +9,14 @@ import torch
 from torch import distributions, nn
 
 from sk_dim import MutualInformationMachine
-from sk_dim._nets.mim import build_model
+from sk_dim._builders import build_latent_variable_model
 from sk_dim.nn.latent import (
     BernoulliLikelihood,
     GaussianLikelihood,
-    LatentVariableModel,
     gaussian_log_density,
 )
-from sk_dim.nn.objectives.mim import LatentObjective, importance_log_likelihood
+from sk_dim.nn.models import LatentVariableModel
+from sk_dim.nn.objectives.mim import importance_log_likelihood
 from sk_dim.nn.scaling import Standardize
 
 #: Settings that make a fit take a fraction of a second.
@@ -81,11 +81,13 @@ def _reference_encoder_losses(model, inputs, objective):
 @pytest.mark.parametrize("objective", ["vae", "a-mim"])
 def test_encoder_sample_losses_match_a_loop_reference(objective, likelihood):
     torch.manual_seed(0)
-    model = build_model(identity_scaling(), "mlp", (6,), 3, (8,), likelihood)
+    model = build_latent_variable_model(
+        identity_scaling(), "mlp", (6,), 3, (8,), likelihood, objective
+    )
     model.eval()  # batch norm by running statistics, as in the per-sample loop
     inputs = torch.bernoulli(torch.full((5, 6), 0.5))
     torch.manual_seed(1)
-    loss, codes = LatentObjective(objective)(model, inputs)
+    loss, codes, _ = model.loss(inputs)
     torch.manual_seed(1)
     expected = _reference_encoder_losses(model, inputs, objective)
     torch.testing.assert_close(loss, expected.mean())
@@ -94,11 +96,13 @@ def test_encoder_sample_losses_match_a_loop_reference(objective, likelihood):
 
 def test_mim_averages_encoder_and_decoder_halves():
     torch.manual_seed(0)
-    model = build_model(identity_scaling(), "mlp", (6,), 3, (8,), "gaussian")
+    model = build_latent_variable_model(
+        identity_scaling(), "mlp", (6,), 3, (8,), "gaussian", "mim"
+    )
     model.eval()
     inputs = torch.randn(5, 6)
     torch.manual_seed(1)
-    loss, _ = LatentObjective("mim")(model, inputs)
+    loss, _, terms = model.loss(inputs)
     # the decoder half, by hand: z ~ P(z), x ~ p(x|z), z' ~ q(z|x)
     torch.manual_seed(1)
     codes = torch.randn(5, 3)
@@ -140,6 +144,8 @@ def test_mim_averages_encoder_and_decoder_halves():
         + distributions.Normal(mean, std).log_prob(data_codes).sum(1)
     )
     torch.testing.assert_close(loss, (encoder_half.mean() + decoder_half.mean()) / 2)
+    torch.testing.assert_close(terms["encoder_samples"], encoder_half.mean())
+    torch.testing.assert_close(terms["decoder_samples"], decoder_half.mean())
 
 
 class _ExactPosterior(nn.Module):

@@ -125,7 +125,7 @@ def test_the_next_chunk_is_read_in_the_background_while_this_one_trains():
 def test_scaling_is_learnt_from_a_sample_of_the_chunk_size(rows):
     shifted = rows + 5.0
     model = make(DeepInfoMaxTransformer, chunk_size=300).fit(RecordingArray(shifted))
-    offset = model.net_.module_.standardize.offset.numpy()
+    offset = model.net_.module_.encoder.standardize.offset.numpy()
     assert offset == pytest.approx(shifted.mean(axis=0), abs=0.15)
     assert not np.allclose(offset, shifted.mean(axis=0), atol=1e-6)  # a sample
 

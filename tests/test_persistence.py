@@ -179,22 +179,11 @@ def test_load_refuses_a_weights_file_of_other_objects(fitted, tmp_path, monkeypa
     assert "weights_only=False" not in str(caught.value)
 
 
-def test_a_save_of_format_1_still_loads(digits, tiny, tmp_path, monkeypatch):
-    """Format 1 had no checksum, no batch_size_ and one DV state for both terms."""
+def test_a_save_of_an_earlier_format_is_refused_with_its_version(
+    digits, tiny, tmp_path
+):
     X, _ = digits
-    model = tiny(mi_estimator="dv", alpha=0.5).fit(X)
-    folder = _save_with_torch(model, tmp_path / "model", monkeypatch)
-    weights = torch.load(folder / "weights.pt", weights_only=True)
-    state = weights.pop("criterion_.local_estimator.log_running_mean")
-    del weights["criterion_.global_estimator.log_running_mean"]
-    weights["criterion_.estimator.log_running_mean"] = state
-    torch.save(weights, folder / "weights.pt")
-
-    def to_format_1(config):
-        config.update(format=1)
-        del config["weights"], config["fitted"]["batch_size"]
-
-    _rewrite_config(folder, to_format_1)
-    loaded = DeepInfoMaxTransformer.load(folder)
-    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
-    assert loaded.batch_size_ == model.batch_size
+    folder = tiny().fit(X).save(tmp_path / "model")
+    _rewrite_config(folder, lambda config: config.update(format=2, version="0.0.9"))
+    with pytest.raises(ValueError, match=r"format 2; .* reads format 3.*'0\.0\.9'"):
+        DeepInfoMaxTransformer.load(folder)

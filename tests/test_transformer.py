@@ -64,11 +64,11 @@ def test_grayscale_3d_and_image_shape_hw(small_images, tiny):
     rows = gray.reshape(len(gray), -1)
     dim = tiny(image_shape=(16, 16)).fit(rows)
     np.testing.assert_allclose(dim.transform(rows), reference, rtol=1e-5, atol=1e-5)
-    assert isinstance(dim.net_.module_.encoder, ConvEncoder)
+    assert isinstance(dim.net_.module_.encoder.encoder, ConvEncoder)
 
 
 def test_uint8_images_are_scaled_to_unit_interval(small_images, tiny):
-    standardize = tiny().fit(small_images).net_.module_.standardize
+    standardize = tiny().fit(small_images).net_.module_.encoder.standardize
     scaled = standardize(torch.from_numpy(small_images))
     assert scaled.min() == -1 and scaled.max() == 1
 
@@ -78,8 +78,8 @@ def test_float_images_of_any_scale_give_the_same_model(small_images, tiny):
     unit_model, bytes_model = tiny().fit(as_unit), tiny().fit(as_bytes)
     # the encoders see the same inputs, up to the float32 rounding of each scale
     np.testing.assert_allclose(
-        unit_model.net_.module_.standardize(torch.from_numpy(as_unit)),
-        bytes_model.net_.module_.standardize(torch.from_numpy(as_bytes)),
+        unit_model.net_.module_.encoder.standardize(torch.from_numpy(as_unit)),
+        bytes_model.net_.module_.encoder.standardize(torch.from_numpy(as_bytes)),
         rtol=1e-5,
         atol=1e-5,
     )
@@ -91,10 +91,13 @@ def test_float_images_of_any_scale_give_the_same_model(small_images, tiny):
 
 def test_encoder_choice(small_images, digits, tiny):
     X, _ = digits
-    assert type(tiny().fit(X).net_.module_.encoder).__name__ == "MLPEncoder"
-    assert type(tiny().fit(small_images).net_.module_.encoder).__name__ == "ConvEncoder"
+    assert type(tiny().fit(X).net_.module_.encoder.encoder).__name__ == "MLPEncoder"
+    assert (
+        type(tiny().fit(small_images).net_.module_.encoder.encoder).__name__
+        == "ConvEncoder"
+    )
     mlp_on_images = tiny(encoder="mlp").fit(small_images)
-    assert type(mlp_on_images.net_.module_.encoder).__name__ == "MLPEncoder"
+    assert type(mlp_on_images.net_.module_.encoder.encoder).__name__ == "MLPEncoder"
     with pytest.raises(ValueError, match="encoder='conv' needs images"):
         tiny(encoder="conv").fit(X)
 
@@ -106,13 +109,13 @@ def jitter(rows):
 
 def test_augmentation_choice(small_images, digits, tiny):
     X, _ = digits
-    assert tiny().fit(X).net_.augment is None
-    assert isinstance(tiny().fit(small_images).net_.augment, PhotoAugmentation)
-    crops = tiny().fit(small_images[:, :1]).net_.augment  # grayscale
+    assert tiny().fit(X).augmentation_ is None
+    assert isinstance(tiny().fit(small_images).augmentation_, PhotoAugmentation)
+    crops = tiny().fit(small_images[:, :1]).augmentation_  # grayscale
     assert isinstance(crops, RandomCrops)
     assert (crops.padding, crops.flip) == (2, False)
-    assert tiny(augmentation="crop_flip").fit(small_images).net_.augment.flip
-    assert tiny(augmentation=None).fit(small_images).net_.augment is None
+    assert tiny(augmentation="crop_flip").fit(small_images).augmentation_.flip
+    assert tiny(augmentation=None).fit(small_images).augmentation_ is None
     with pytest.raises(ValueError, match="augmentation='crop' needs images"):
         tiny(augmentation="crop").fit(X)
 
@@ -156,10 +159,10 @@ def test_estimator_and_critic_objects_are_copied(digits, tiny):
     critic = BilinearCritic(local_features=512, global_features=8)
     weight = critic.weight.weight.detach().clone()
     dim = tiny(mi_estimator=estimator, critic=critic).fit(X)
-    assert torch.isnan(estimator.log_running_mean)
-    assert torch.isfinite(dim.net_.criterion_.local_estimator.log_running_mean)
+    assert estimator.n_updates == 0
+    assert dim.net_.module_.objective.local_estimator.n_updates > 0
     torch.testing.assert_close(critic.weight.weight, weight, rtol=0, atol=0)
-    assert dim.net_.criterion_.local_critic is not critic
+    assert dim.net_.module_.objective.local_critic is not critic
 
 
 def test_estimator_and_critic_combinations_that_cannot_work(digits, tiny):
@@ -313,7 +316,7 @@ def test_output_taps_of_the_conv_encoder(small_images, tiny):
         taps[output] = dim.set_params(output=output).transform(small_images)
         assert taps[output].shape == (len(small_images), size)
         assert len(dim.get_feature_names_out()) == size
-    encoder = dim.net_.module_.eval()
+    encoder = dim.net_.module_.encoder.eval()
     with torch.inference_mode():
         features = encoder.features(torch.from_numpy(small_images[:5]))
     for output in sizes:

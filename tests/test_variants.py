@@ -64,19 +64,19 @@ def test_occlusion_computes_y_from_occluded_and_maps_from_full_images(
     small_images, tiny
 ):
     dim = tiny(occlusion=0.5).fit(small_images)
-    net = dim.net_
-    assert net.occlude.size == 8  # half of 16 pixels
-    module = net.module_.eval()
+    model = dim.net_.module_.eval()
+    occlude = model.occlusion
+    assert occlude.size == 8  # half of 16 pixels
     inputs = torch.from_numpy(small_images[:6])
     with torch.no_grad():
         torch.manual_seed(0)
-        local_map, global_vector = net.model_._encode(inputs)
+        local_map, global_vector = model._encode(inputs)
         torch.manual_seed(0)
-        occluded = net.occlude(inputs.float())
-        torch.testing.assert_close(local_map, module(inputs)[0])
-        torch.testing.assert_close(global_vector, module(occluded)[1])
+        occluded = occlude(inputs.float())
+        torch.testing.assert_close(local_map, model(inputs)[0])
+        torch.testing.assert_close(global_vector, model(occluded)[1])
     # the fill is the mean pixel: zero once standardised
-    assert net.occlude.fill == pytest.approx(127.5)
+    assert occlude.fill == pytest.approx(127.5)
 
 
 @pytest.mark.parametrize(
@@ -108,10 +108,10 @@ def test_coordinate_prediction_is_learnt(small_images, tiny):
         lr_schedule="constant",
         n_iter_no_change=40,
     ).fit(small_images)
-    module = dim.net_.module_.eval()
-    predictor = dim.net_.criterion_.coordinate_predictor.eval()
+    model = dim.net_.module_.eval()
+    predictor = model.objective.coordinate_predictor
     with torch.no_grad():
-        loss = predictor(*module(torch.from_numpy(small_images)))
+        loss = predictor(*model(torch.from_numpy(small_images)))
     chance = 2 * np.log(8)  # rows and columns of the 8 x 8 map
     assert float(loss) < 0.85 * chance
 
@@ -119,7 +119,7 @@ def test_coordinate_prediction_is_learnt(small_images, tiny):
 def test_resnet_taps(small_images, tiny):
     dim = tiny(encoder="resnet", batch_size=20, output="conv").fit(small_images)
     assert dim.transform(small_images).shape == (len(small_images), 128 * 4 * 4)
-    assert type(dim.net_.module_.encoder).__name__ == "ResNetEncoder"
+    assert type(dim.net_.module_.encoder.encoder).__name__ == "ResNetEncoder"
 
 
 class VectorEncoder(torch.nn.Module):
@@ -168,7 +168,7 @@ def test_user_encoder_with_a_map_trains_the_local_term(small_images, tiny):
     dim.fit(small_images)
     assert dim.transform(small_images).shape == (len(small_images), 8)
     assert dim.set_params(output="local").transform(small_images).shape[1] == 1024
-    assert dim.net_.criterion_.local_critic is not None
+    assert dim.net_.module_.objective.local_critic is not None
 
 
 def test_user_encoder_of_the_wrong_size_is_refused(digits, tiny):
@@ -196,7 +196,7 @@ def test_variant_models_save_load_and_pickle(small_images, tiny, tmp_path):
     np.testing.assert_array_equal(loaded.transform(small_images), expected)
     unpickled = pickle.loads(pickle.dumps(dim))
     np.testing.assert_array_equal(unpickled.transform(small_images), expected)
-    assert unpickled.net_.occlude.size == 4
+    assert unpickled.net_.module_.occlusion.size == 4
 
     with_module = tiny(encoder=MapEncoder(), batch_size=20).fit(small_images)
     unpickled = pickle.loads(pickle.dumps(with_module))
@@ -208,17 +208,17 @@ def test_variant_models_save_load_and_pickle(small_images, tiny, tmp_path):
 def test_a_batch_whose_pairs_cannot_fit_is_refused_before_training(
     small_images, tiny, monkeypatch
 ):
-    from sk_dim._nets import deep_infomax as dim_net
+    from sk_dim._training import engine
 
     critic = {"critic": "concat", "critic_width": 16, "batch_size": 20}
     model = tiny(**critic)  # 2 views x 400 pairs x 64 locations x 16 units
     needed = 2 * 2 * 20**2 * 64 * 16 * 4
-    monkeypatch.setattr(dim_net, "free_memory", lambda device: needed // 4)
+    monkeypatch.setattr(engine, "free_memory", lambda device: needed // 4)
     with pytest.raises(
-        ValueError, match=r"pairs .* batch_size=20, .* batch_size <= 10"
+        ValueError, match=r"batch_size=20, .* batch_size <= 10\. The critic scores"
     ):
         model.fit(small_images)
     assert not hasattr(model, "net_")
-    monkeypatch.setattr(dim_net, "free_memory", lambda device: needed)
+    monkeypatch.setattr(engine, "free_memory", lambda device: needed)
     model.fit(small_images)  # fits exactly
     tiny(batch_size=20).fit(small_images)  # encode-and-dot: nothing to check

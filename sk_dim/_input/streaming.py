@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
 import numpy as np
 import torch
@@ -270,41 +268,3 @@ def streamed(X, chunk_size: int | None) -> StreamedData | LoaderData:
         chunk_size = max(1, DEFAULT_CHUNK_BYTES // max(1, row_bytes))
     data.chunk_rows = chunk_size
     return data
-
-
-T = TypeVar("T")
-
-
-def prefetched(items: Iterator[T]) -> Iterator[T]:
-    """``items``, each produced in a background thread while the previous one is used.
-
-    Reading and validating the next chunk of streamed data then overlaps the
-    training steps on the current one, which release the GIL in torch. An
-    error of the thread is raised where its item would have come.
-    """
-    end = object()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sk_dim-read") as pool:
-        pending = pool.submit(next, items, end)
-        while (item := pending.result()) is not end:
-            pending = pool.submit(next, items, end)
-            yield item
-
-
-def rebatch(
-    chunks: Iterator[torch.Tensor], batch_size: int, drop_last: bool
-) -> Iterator[torch.Tensor]:
-    """Consecutive batches of ``batch_size`` rows across chunk boundaries.
-
-    The batches are those of the concatenated chunks, whatever their sizes;
-    the last, shorter batch is dropped with ``drop_last``.
-    """
-    carry: torch.Tensor | None = None
-    for chunk in chunks:
-        if carry is not None:
-            chunk = torch.cat([carry, chunk])
-        n_full = len(chunk) // batch_size * batch_size
-        for start in range(0, n_full, batch_size):
-            yield chunk[start : start + batch_size]
-        carry = chunk[n_full:] if n_full < len(chunk) else None
-    if carry is not None and not drop_last:
-        yield carry

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import torch
 
-from .._input.streaming import LoaderData, StreamedData, prefetched, rebatch
 from .runtime import free_memory
 
 #: Largest share of the free memory of a GPU that the training data may take
@@ -157,7 +158,7 @@ class StreamedBatches(TensorBatches):
     """Mini-batches of streamed data, read and converted chunk by chunk.
 
     Each chunk is read in a background thread while the batches of the one
-    before are in use (see :func:`~sk_dim._input.streaming.prefetched`).
+    before are in use (see :func:`prefetched`).
 
     Shuffled, the chunks come in a random order with their rows permuted
     (see :meth:`~sk_dim._input.streaming.StreamedData.chunks`); the batches are
@@ -179,7 +180,49 @@ def make_batches(
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
 ) -> TensorBatches:
-    """:class:`TensorBatches` of a tensor, :class:`StreamedBatches` of streamed data."""
-    streamed = isinstance(data, StreamedData | LoaderData)
-    batches = StreamedBatches if streamed else TensorBatches
+    """:class:`TensorBatches` of a tensor, :class:`StreamedBatches` of streamed data.
+
+    Streamed data is any object with a ``chunks(shuffle, generator)``
+    method yielding tensors, as the streamed sources of
+    :mod:`sk_dim._input.streaming` have.
+    """
+    batches = StreamedBatches if hasattr(data, "chunks") else TensorBatches
     return batches(data, batch_size, shuffle, generator, device)
+
+
+T = TypeVar("T")
+
+
+def prefetched(items: Iterator[T]) -> Iterator[T]:
+    """``items``, each produced in a background thread while the previous one is used.
+
+    Reading and validating the next chunk of streamed data then overlaps the
+    training steps on the current one, which release the GIL in torch. An
+    error of the thread is raised where its item would have come.
+    """
+    end = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sk_dim-read") as pool:
+        pending = pool.submit(next, items, end)
+        while (item := pending.result()) is not end:
+            pending = pool.submit(next, items, end)
+            yield item
+
+
+def rebatch(
+    chunks: Iterator[torch.Tensor], batch_size: int, drop_last: bool
+) -> Iterator[torch.Tensor]:
+    """Consecutive batches of ``batch_size`` rows across chunk boundaries.
+
+    The batches are those of the concatenated chunks, whatever their sizes;
+    the last, shorter batch is dropped with ``drop_last``.
+    """
+    carry: torch.Tensor | None = None
+    for chunk in chunks:
+        if carry is not None:
+            chunk = torch.cat([carry, chunk])
+        n_full = len(chunk) // batch_size * batch_size
+        for start in range(0, n_full, batch_size):
+            yield chunk[start : start + batch_size]
+        carry = chunk[n_full:] if n_full < len(chunk) else None
+    if carry is not None and not drop_last:
+        yield carry

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from .batches import place_on_device
 from .distributed import value_of_process_0
+from .state import copy_weights
 
 logger = logging.getLogger("sk_dim")
 
@@ -150,7 +151,7 @@ class HeldOutScore(Callback):
         self.data = None  # the samples are not part of the fitted model
 
 
-class EarlyStopping(Callback):
+class StoppingRule(Callback):
     """Stop training once a monitored value has stopped improving.
 
     After each epoch the value recorded under ``monitor`` counts as an
@@ -205,7 +206,7 @@ class EarlyStopping(Callback):
         if loss < self.best_ - self.tol:
             self.best_, self.best_epoch_, self.misses_ = loss, len(net.history), 0
             if self.restore_best:
-                self.best_weights_ = net.copy_weights()
+                self.best_weights_ = copy_weights(net)
         else:
             self.misses_ += 1
         if self.misses_ >= self.n_iter_no_change or net.out_of_time_:
@@ -213,5 +214,5 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, net, **kwargs):
         if self.best_weights_ is not None and self.best_epoch_ != len(net.history):
-            net.load_weights(self.best_weights_)
+            net.module_.load_state_dict(self.best_weights_)
         self.best_weights_ = None  # keeps the pickled model free of copies

@@ -7,7 +7,7 @@ import copy
 import torch
 from skorch.callbacks import LRScheduler
 
-from .callbacks import CosineSchedule, EarlyStopping, HeldOutScore, ProgressBar
+from .callbacks import CosineSchedule, HeldOutScore, ProgressBar, StoppingRule
 from .devices import adam_kernel, resolve_precision
 from .distributed import rank_and_world
 
@@ -71,7 +71,7 @@ def training_callbacks(
     callbacks += copy_callbacks(list(params["callbacks"] or []))
     if not incremental:
         # last, so that every other callback sees the end of the last epoch
-        stopping = EarlyStopping(
+        stopping = StoppingRule(
             monitor="train_loss" if valid_data is None else "valid_score",
             lower_is_better=valid_data is None,
             tol=params["tol"],

@@ -1,9 +1,10 @@
 """Latent-variable networks: a Gaussian encoder q(z|x), decoders and likelihoods p(x|z).
 
-The :class:`LatentVariableModel` of :class:`~sk_dim.MutualInformationMachine`
-holds the input scaling, a :class:`GaussianEncoder` and a decoder whose
-output parameterises a :class:`BernoulliLikelihood` (logits) or a
-:class:`GaussianLikelihood` (means, with one learned variance per feature).
+The :class:`~sk_dim.nn.models.LatentVariableModel` of
+:class:`~sk_dim.MutualInformationMachine` holds the input scaling, a
+:class:`GaussianEncoder` and a decoder whose output parameterises a
+:class:`BernoulliLikelihood` (logits) or a :class:`GaussianLikelihood`
+(means, with one learned variance per feature).
 Densities are summed over all but the first axis, so each sample gets one
 log-density.
 """
@@ -16,14 +17,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .scaling import Standardize
-
 __all__ = [
     "BernoulliLikelihood",
     "ConvDecoder",
     "GaussianEncoder",
     "GaussianLikelihood",
-    "LatentVariableModel",
     "gaussian_log_density",
     "standard_normal_log_density",
 ]
@@ -237,70 +235,3 @@ class ConvDecoder(nn.Module):
         seed = self.project(codes).view(len(codes), *self.seed_shape)
         height, width = self.image_size
         return self.upsample(seed)[:, :, :height, :width]
-
-
-class LatentVariableModel(nn.Module):
-    """Input scaling, Gaussian encoder, decoder and likelihood of one model.
-
-    The model works in the scaled space of ``standardize``: raw inputs are
-    scaled by :meth:`prepare`, and decoded samples are in that space too.
-
-    Parameters
-    ----------
-    standardize : Standardize
-        Raw inputs to the model's space ([0, 1] for a Bernoulli likelihood).
-    encoder : GaussianEncoder
-    decoder : torch.nn.Module
-        Codes (B, D) to likelihood parameters of the shape of scaled inputs.
-    likelihood : BernoulliLikelihood or GaussianLikelihood
-    sample_shape : tuple of int
-        Shape of one scaled input, ``(F,)`` or ``(C, H, W)``.
-    n_components : int
-        Size of the codes.
-
-    Examples
-    --------
-    The model of a fitted :class:`~sk_dim.MutualInformationMachine`:
-
-    >>> import numpy as np
-    >>> from sk_dim import MutualInformationMachine
-    >>> X = np.random.default_rng(0).random((64, 10))
-    >>> machine = MutualInformationMachine(n_components=3, batch_size=32, max_epochs=1)
-    >>> model = machine.fit(X).net_.module_
-    >>> mean, log_var = model(torch.as_tensor(X[:5], dtype=torch.float32))
-    >>> mean.shape, model.decode(mean).shape
-    (torch.Size([5, 3]), torch.Size([5, 10]))
-    """
-
-    def __init__(
-        self,
-        standardize: Standardize,
-        encoder: GaussianEncoder,
-        decoder: nn.Module,
-        likelihood: nn.Module,
-        sample_shape: tuple[int, ...],
-        n_components: int,
-    ):
-        super().__init__()
-        self.n_components = n_components
-        self.standardize = standardize
-        self.encoder = encoder
-        self.decoder = decoder
-        self.likelihood = likelihood
-        self.sample_shape = sample_shape
-
-    def prepare(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Raw (B, ...) inputs scaled to the model's space, in ``sample_shape``."""
-        return self.standardize(inputs).reshape(len(inputs), *self.sample_shape)
-
-    def encode(self, scaled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, D) means and log-variances of q(z|x) for scaled inputs."""
-        return self.encoder(scaled)
-
-    def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """Likelihood parameters (B, ...) of p(x|z) for (B, D) codes."""
-        return self.decoder(codes).reshape(len(codes), *self.sample_shape)
-
-    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Means and log-variances of the codes of raw inputs."""
-        return self.encode(self.prepare(inputs))

@@ -38,6 +38,7 @@ __all__ = [
     "NWJ",
     "InfoNCE",
     "SecondOrder",
+    "divergence_causes",
     "estimate_mi",
     "get_estimator",
 ]
@@ -133,8 +134,9 @@ class DV(nn.Module):
                 f"moving_average must be in (0, 1] or None, got {moving_average!r}."
             )
         self.moving_average = moving_average
-        # log of the moving average of E_neg[exp u]; NaN until the first step
-        self.register_buffer("log_running_mean", torch.tensor(float("nan")))
+        # log of the moving average of E_neg[exp u], and the batches it has seen
+        self.register_buffer("log_running_mean", torch.tensor(0.0))
+        self.register_buffer("n_updates", torch.tensor(0))
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
         """Bound from scores of shape (B, B, L)."""
@@ -147,8 +149,9 @@ class DV(nn.Module):
                 math.log1p(-self.moving_average) + self.log_running_mean,
                 math.log(self.moving_average) + log_mean_exp,
             )
-            first_step = torch.isnan(self.log_running_mean)
+            first_step = self.n_updates == 0
             self.log_running_mean.copy_(torch.where(first_step, log_mean_exp, updated))
+            self.n_updates += 1
         # E_neg[exp u] / running mean: its gradient is MINE's corrected one
         corrected = torch.exp(log_mean_exp - self.log_running_mean)
         surrogate = positive_scores(scores).mean() - corrected
@@ -242,6 +245,33 @@ def get_estimator(estimator: str | type | Estimator) -> Estimator:
             f"Unknown mi_estimator {estimator!r}; expected one of "
             f"{sorted(MI_ESTIMATORS)}, an estimator class or a callable."
         ) from None
+
+
+def divergence_causes(estimator: Estimator | None) -> list[str]:
+    """Why training with ``estimator`` may diverge: DV and NWJ exponentiate scores.
+
+    Parameters
+    ----------
+    estimator : callable or None
+        An estimator of :func:`get_estimator`.
+
+    Returns
+    -------
+    list of str
+        One sentence for DV and NWJ, none for the others.
+
+    Examples
+    --------
+    >>> from sk_dim.nn.mi_estimators import NWJ, divergence_causes
+    >>> divergence_causes(NWJ())[0][:11]
+    'the NWJ bou'
+    """
+    if not isinstance(estimator, DV | NWJ):
+        return []
+    return [
+        f"the {type(estimator).__name__} bound, which exponentiates the critic's "
+        "scores (mi_estimator='infonce' or 'jsd' cannot overflow)"
+    ]
 
 
 def estimate_mi(

@@ -1,8 +1,8 @@
 """Deep InfoMax as a plain PyTorch module, for a training loop of one's own.
 
 :class:`DeepInfoMax` holds an encoder, the critics and estimator of the
-global and local terms, and the prior discriminator; ``loss`` and
-``discriminator_loss`` give the two losses of a batch. The estimator
+global and local terms, and the prior discriminator, its adversary;
+``loss`` and ``adversary_loss`` give the two losses of a batch. The estimator
 :class:`~sk_dim.DeepInfoMaxTransformer` trains this module; the same module
 trains in a plain loop, in Lightning or with accelerate.
 """
@@ -16,7 +16,7 @@ from torch import nn
 
 from .._checks import describe
 from ..gather import gather_rows
-from ..mi_estimators import get_estimator
+from ..mi_estimators import divergence_causes, get_estimator
 from ..objectives.deep_infomax import DeepInfoMaxObjective
 from ..prior import (
     PriorDiscriminator,
@@ -25,6 +25,7 @@ from ..prior import (
     sample_prior,
     to_prior_space,
 )
+from .base import InfoMaxModel, ModelLoss
 
 __all__ = ["DeepInfoMax"]
 
@@ -38,7 +39,7 @@ def _encoder_name(encoder: nn.Module) -> str:
     return type(encoder).__name__
 
 
-class DeepInfoMax(nn.Module):
+class DeepInfoMax(InfoMaxModel):
     """Deep InfoMax (Hjelm et al. 2019) around an encoder.
 
     The encoder maps a batch to a local feature map and a global vector Y.
@@ -47,8 +48,8 @@ class DeepInfoMax(nn.Module):
     ``beta``) with critics, bounds the mutual information with an
     estimator, and matches Y to a prior through a discriminator (weight
     ``gamma``). ``loss`` is the loss of the encoder and critics on a batch;
-    ``discriminator_loss`` that of the discriminator, trained by an
-    optimiser of its own.
+    ``adversary_loss`` that of the discriminator, trained by an optimiser of
+    its own (see :class:`~sk_dim.nn.models.base.InfoMaxModel`).
 
     Parameters
     ----------
@@ -102,19 +103,19 @@ class DeepInfoMax(nn.Module):
     >>> from sk_dim.nn.encoders import MLPEncoder
     >>> from sk_dim.nn.models import DeepInfoMax
     >>> model = DeepInfoMax(MLPEncoder(20, 8, hidden_layer_sizes=(32,)))
-    >>> encoder_step = torch.optim.Adam(
-    ...     [*model.encoder.parameters(), *model.objective.parameters()]
-    ... )
-    >>> prior_step = torch.optim.Adam(model.discriminator.parameters())
+    >>> encoder_step = torch.optim.Adam(model.main_parameters())
+    >>> prior_step = torch.optim.Adam(model.adversary.parameters())
     >>> for batch in torch.randn(5, 64, 20):
-    ...     loss, global_vector = model.loss(batch)
+    ...     loss = model.loss(batch)
     ...     encoder_step.zero_grad()
-    ...     loss.backward()
+    ...     loss.total.backward()
     ...     encoder_step.step()
-    ...     prior_loss = model.discriminator_loss(global_vector.detach())
+    ...     prior_loss = model.adversary_loss(loss.codes.detach())
     ...     prior_step.zero_grad()
     ...     prior_loss.backward()
     ...     prior_step.step()
+    >>> sorted(loss.terms)
+    ['local', 'prior']
     >>> model(torch.randn(3, 20))[1].shape
     torch.Size([3, 8])
     """
@@ -178,7 +179,7 @@ class DeepInfoMax(nn.Module):
         """The encoder's ``(local_map, global_vector)`` of a batch."""
         return self.encoder(inputs)
 
-    def loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def loss(self, inputs: torch.Tensor) -> ModelLoss:
         """Loss of the encoder and critics on a batch, and its global vectors.
 
         Parameters
@@ -188,23 +189,32 @@ class DeepInfoMax(nn.Module):
 
         Returns
         -------
-        loss : torch.Tensor
-            Scalar: the negative weighted bounds, plus ``gamma`` times the
-            encoder's prior-matching loss.
-        global_vector : torch.Tensor of shape (B, D), or (2B, D) with two views
-            Under torchrun, those of the global batch.
+        ModelLoss
+            ``total``: the negative weighted bounds, plus ``gamma`` times the
+            encoder's prior-matching loss; ``codes``: the global vectors (B, D),
+            or (2B, D) with two views (under torchrun, those of the global
+            batch); ``terms``: the bounds ("global", "local"), the
+            coordinate loss ("coordinates") and the prior loss ("prior") of
+            the active terms.
         """
         if self.augmentation is None:
             local_map, global_vector = map(gather_rows, self._encode(inputs))
-            loss = self.objective(local_map, global_vector)
+            total, terms = self.objective(local_map, global_vector)
         else:
-            global_vector, loss = self._two_view_loss(inputs)
+            global_vector, total, terms = self._two_view_loss(inputs)
         if self.discriminator is not None:
             encoded = to_prior_space(global_vector.float(), self.prior)
-            loss = loss + self.gamma * encoder_prior_loss(self.discriminator, encoded)
-        return loss, global_vector
+            prior_loss = encoder_prior_loss(self.discriminator, encoded)
+            total = total + self.gamma * prior_loss
+            terms["prior"] = prior_loss.detach()
+        return ModelLoss(total, global_vector, terms)
 
-    def discriminator_loss(self, global_vector: torch.Tensor) -> torch.Tensor:
+    @property
+    def adversary(self) -> PriorDiscriminator | None:
+        """The prior discriminator, None when ``gamma`` is 0."""
+        return self.discriminator
+
+    def adversary_loss(self, codes: torch.Tensor) -> torch.Tensor:
         """Loss of the prior discriminator on detached (B, D) global vectors.
 
         Samples of the prior are the real examples, the encoded vectors the
@@ -212,7 +222,7 @@ class DeepInfoMax(nn.Module):
         """
         if self.discriminator is None:
             raise ValueError("gamma=0: the model has no prior discriminator.")
-        encoded = to_prior_space(global_vector.float(), self.prior)
+        encoded = to_prior_space(codes.float(), self.prior)
         return discriminator_loss(
             self.discriminator,
             sample_prior(self.prior, encoded),
@@ -237,11 +247,13 @@ class DeepInfoMax(nn.Module):
         )
         return local_map.chunk(2)[0], global_vector.chunk(2)[1]
 
-    def _two_view_loss(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _two_view_loss(
+        self, inputs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """Encode two augmented views; score each view's Y against the other's map.
 
-        Returns the global vectors (2B, D) of both views and the mean loss of
-        the two pairings.
+        Returns the global vectors (2B, D) of both views, the mean loss of
+        the two pairings and the mean of their terms.
         """
         inputs = inputs.float()
         views = [self.augmentation(inputs), self.augmentation(inputs)]
@@ -255,5 +267,26 @@ class DeepInfoMax(nn.Module):
         # under torchrun, the rows of every process: negatives of the global batch
         local_a, local_b = map(gather_rows, local_map.chunk(2))
         global_a, global_b = map(gather_rows, global_vector.chunk(2))
-        loss = self.objective(local_a, global_b) + self.objective(local_b, global_a)
-        return torch.cat([global_a, global_b]), loss / 2
+        loss_ab, terms_ab = self.objective(local_a, global_b)
+        loss_ba, terms_ba = self.objective(local_b, global_a)
+        terms = {name: (terms_ab[name] + terms_ba[name]) / 2 for name in terms_ab}
+        return torch.cat([global_a, global_b]), (loss_ab + loss_ba) / 2, terms
+
+    def batch_memory(self, batch_size: int) -> int:
+        """Bytes that critics scoring every pair keep, twice with two views."""
+        calls = 1 if self.augmentation is None else 2
+        return calls * self.objective.pair_memory(batch_size)
+
+    def memory_advice(self) -> str:
+        return (
+            "The critic scores all B x B x L pairs of a batch and keeps their "
+            "hidden activations for the backward pass. Use a smaller batch, a "
+            "smaller critic_width, or critic='encode_and_dot', whose memory "
+            "grows linearly with the batch."
+        )
+
+    def divergence_causes(self) -> list[str]:
+        objective = self.objective
+        return divergence_causes(
+            objective.global_estimator or objective.local_estimator
+        )

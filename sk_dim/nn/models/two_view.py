@@ -1,8 +1,9 @@
-"""The model of two views: a view function, then one scaling and one encoder per view.
+"""The model of two views: a view function, one scaling and encoder per view, a bound.
 
 The encoders of :class:`TwoViewModel` are trained to maximise a bound on the
 mutual information between the codes of two views of each sample
-(Tschannen et al. 2020).
+(Tschannen et al. 2020): a critic scores every pair of codes of a batch,
+an estimator turns the scores into the bound.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import torch
 from torch import nn
 
 from .._checks import describe
+from ..gather import gather_rows
+from ..mi_estimators import divergence_causes, get_estimator
+from ..objectives.two_view import CrossViewObjective
 from ..scaling import Standardize
+from .base import InfoMaxModel, ModelLoss
 
 __all__ = ["TwoViewModel", "split_views"]
 
@@ -63,8 +68,11 @@ def split_views(
     return split[0], split[1]
 
 
-class TwoViewModel(nn.Module):
-    """A view function, then one scaling and one encoder per view.
+class TwoViewModel(InfoMaxModel):
+    """A view function, one scaling and one encoder per view, and their bound.
+
+    ``loss`` is the negative bound on the mutual information between the
+    codes of the two views; ``score`` the bound.
 
     Parameters
     ----------
@@ -74,6 +82,19 @@ class TwoViewModel(nn.Module):
         Scaling of view a and of view b.
     encoders : tuple of torch.nn.Module
         Encoder of view a and of view b, each to (B, D) codes.
+    n_components : int
+        D, the size of the codes of both views.
+    mi_estimator : str, class or callable, default="infonce"
+        See :func:`~sk_dim.nn.mi_estimators.get_estimator`.
+    critic : str, class or torch.nn.Module, default="bilinear"
+        See :func:`~sk_dim.nn.critics.make_critic`.
+    critic_width : int, default=512
+        Width of the hidden layers of critics that have them.
+
+    Attributes
+    ----------
+    objective : CrossViewObjective
+        The critic and estimator of the bound.
 
     Examples
     --------
@@ -84,7 +105,10 @@ class TwoViewModel(nn.Module):
     >>> from sk_dim.nn.views import SplitColumns
     >>> scaling = Standardize(torch.tensor(0.0), torch.tensor(1.0))
     >>> model = TwoViewModel(
-    ...     SplitColumns(), (scaling, scaling), (nn.Linear(3, 2), nn.Linear(3, 2))
+    ...     SplitColumns(),
+    ...     (scaling, scaling),
+    ...     (nn.Linear(3, 2), nn.Linear(3, 2)),
+    ...     n_components=2,
     ... )
     >>> [codes.shape for codes in model(torch.zeros(4, 6))]
     [torch.Size([4, 2]), torch.Size([4, 2])]
@@ -95,11 +119,18 @@ class TwoViewModel(nn.Module):
         views: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
         scalings: tuple[Standardize, Standardize],
         encoders: tuple[nn.Module, nn.Module],
+        n_components: int,
+        mi_estimator="infonce",
+        critic="bilinear",
+        critic_width: int = 512,
     ):
         super().__init__()
         self.views = views
         self.scalings = nn.ModuleList(scalings)
         self.encoders = nn.ModuleList(encoders)
+        self.objective = CrossViewObjective(
+            get_estimator(mi_estimator), critic, n_components, critic_width
+        )
 
     def split(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The two views of raw (B, F) inputs."""
@@ -113,3 +144,20 @@ class TwoViewModel(nn.Module):
         """Codes (B, D) of both views of raw (B, F) inputs."""
         view_a, view_b = self.split(inputs)
         return self.encode(view_a, 0), self.encode(view_b, 1)
+
+    def loss(self, inputs: torch.Tensor) -> ModelLoss:
+        """Negative bound of raw (B, F) inputs; the codes are those of view a.
+
+        The terms hold the bound ("bound"). Under torchrun, the codes of
+        every process form the pairs: those of the global batch.
+        """
+        codes_a, codes_b = map(gather_rows, self(inputs))
+        bound = self.objective(codes_a, codes_b)
+        return ModelLoss(-bound, codes_a, {"bound": bound.detach()})
+
+    def score(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The bound of a batch of raw (B, F) inputs."""
+        return self.objective(*self(inputs))
+
+    def divergence_causes(self) -> list[str]:
+        return divergence_causes(self.objective.estimator)

@@ -257,10 +257,18 @@ class DeepInfoMaxObjective(nn.Module):
 
     def forward(
         self, local_map: torch.Tensor, global_vector: torch.Tensor
-    ) -> torch.Tensor:
-        """Training loss: the negative weighted bound, plus coordinate prediction."""
-        loss = -self.weighted_bound(self.bounds(local_map, global_vector))
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Training loss and its detached terms.
+
+        The loss is the negative weighted bound, plus the weighted loss of
+        coordinate prediction; the terms are the bounds ("global", "local")
+        and the coordinate loss ("coordinates") of the active terms.
+        """
+        bounds = self.bounds(local_map, global_vector)
+        loss = -self.weighted_bound(bounds)
+        terms = {name: bound.detach() for name, bound in bounds.items()}
         if self.coordinate_predictor is not None:
-            predictor_loss = self.coordinate_predictor(local_map, global_vector)
-            loss = loss + self.coordinate_weight * predictor_loss
-        return loss
+            coordinates = self.coordinate_predictor(local_map, global_vector)
+            loss = loss + self.coordinate_weight * coordinates
+            terms["coordinates"] = coordinates.detach()
+        return loss, terms

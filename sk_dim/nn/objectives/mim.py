@@ -27,15 +27,15 @@ or a scalar mean.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from ..latent import (
-    LatentVariableModel,
-    gaussian_log_density,
-    standard_normal_log_density,
-)
+from ..latent import gaussian_log_density, standard_normal_log_density
+
+if TYPE_CHECKING:
+    from ..models.latent_variable import LatentVariableModel
 
 __all__ = [
     "OBJECTIVES",
@@ -237,7 +237,7 @@ def importance_log_likelihood(
 
 
 class LatentObjective(nn.Module):
-    """Loss of a :class:`~sk_dim.nn.latent.LatentVariableModel` on one batch.
+    """Loss of a :class:`~sk_dim.nn.models.LatentVariableModel` on one batch.
 
     Parameters
     ----------
@@ -256,7 +256,7 @@ class LatentObjective(nn.Module):
     >>> model = machine.fit(X).net_.module_
     >>> from sk_dim.nn.objectives.mim import LatentObjective
     >>> inputs = torch.as_tensor(X[:8], dtype=torch.float32)
-    >>> loss, code_means = LatentObjective("a-mim")(model, inputs)
+    >>> loss, code_means, terms = LatentObjective("a-mim")(model, inputs)
     >>> loss.shape, code_means.shape
     (torch.Size([]), torch.Size([8, 3]))
     """
@@ -271,12 +271,17 @@ class LatentObjective(nn.Module):
 
     def forward(
         self, model: LatentVariableModel, inputs: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scalar loss of raw (B, ...) inputs, and their (B, D) code means."""
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """Scalar loss of raw (B, ...) inputs, their (B, D) code means, and terms.
+
+        The terms, detached, are the means of MIM's loss on encoder and on
+        decoder samples; the other objectives have none but the loss.
+        """
         scaled = model.prepare(inputs)
         if self.objective != "mim":
             mean, log_var = model.encode(scaled)
-            return self._encoder_loss(model, scaled, mean, log_var).mean(), mean
+            loss = self._encoder_loss(model, scaled, mean, log_var).mean()
+            return loss, mean, {}
         prior_codes = torch.randn(
             len(scaled), model.n_components, device=scaled.device
         )  # (B, D)
@@ -289,7 +294,12 @@ class LatentObjective(nn.Module):
         decoder_half = self._decoder_loss(
             model, prior_codes, parameters, samples, sample_mean, sample_log_var
         )
-        return (encoder_half.mean() + decoder_half.mean()) / 2, mean
+        encoder_loss, decoder_loss = encoder_half.mean(), decoder_half.mean()
+        terms = {
+            "encoder_samples": encoder_loss.detach(),
+            "decoder_samples": decoder_loss.detach(),
+        }
+        return (encoder_loss + decoder_loss) / 2, mean, terms
 
     def _encoder_loss(
         self,
