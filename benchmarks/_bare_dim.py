@@ -44,7 +44,7 @@ def bare_dim_fit(X, seconds: float, seed: int, batch_size: int = 64) -> nn.Modul
             alpha=0.0,
             beta=1.0,
             embedding_dim=64,
-            critic_hidden=512,
+            critic_width=512,
         )
         optimizer = torch.optim.Adam(
             [*encoder.parameters(), *objective.parameters()],

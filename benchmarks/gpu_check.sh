@@ -54,7 +54,7 @@ elif ! "$PYTHON" -c "from sk_dim.datasets import fetch_cifar10 as f; f(download_
 fi
 if [ "${source[*]}" != skip ]; then
   "$PYTHON" benchmarks/linear_probe.py --dataset cifar10 "${source[@]}" \
-    --minutes "$MINUTES" --outputs global fc conv --skip-baselines --tag gpu
+    --minutes "$MINUTES" --layers global fc conv --skip-baselines --tag gpu
 else
   echo "skipped: CIFAR-10 is neither given nor in the data home (see above)"
 fi

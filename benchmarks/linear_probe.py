@@ -19,7 +19,7 @@ Usage::
 
     python benchmarks/linear_probe.py [--dataset mnist | cifar10]
         [--variants default ... | all] [--epochs 2 | --minutes M]
-        [--outputs global fc conv] [--labels N] [--set NAME=VALUE ...]
+        [--layers global fc conv] [--labels N] [--set NAME=VALUE ...]
         [--probe-C C ...] [--colour] [--skip-baselines] [--data PATH] [--tag NAME]
 
 Prints a table and writes ``benchmarks/results/linear_probe[_DATASET].json``.
@@ -99,22 +99,22 @@ VARIANTS: dict[str, dict] = {
 
 
 def encoder_features(
-    encoder: ConvEncoder, X: np.ndarray, outputs: list[str]
+    encoder: ConvEncoder, X: np.ndarray, layers: list[str]
 ) -> dict[str, np.ndarray]:
-    """The taps ``outputs`` of ``encoder`` for uint8 images X, flattened.
+    """The taps ``layers`` of ``encoder`` for uint8 images X, flattened.
 
     The encoder keeps its mode: in training mode (an untrained encoder)
     BatchNorm uses the statistics of each batch of 1,000 images, so that
     random features are calibrated to the data without any training step.
     """
     images = to_images(X)
-    taps: dict[str, list[np.ndarray]] = {output: [] for output in outputs}
+    taps: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
     with torch.no_grad():
         for start in range(0, len(images), 1000):
             features = encoder.features(images[start : start + 1000])
-            for output in outputs:
-                taps[output].append(features[output].flatten(1).numpy())
-    return {output: np.concatenate(parts) for output, parts in taps.items()}
+            for layer in layers:
+                taps[layer].append(features[layer].flatten(1).numpy())
+    return {layer: np.concatenate(parts) for layer, parts in taps.items()}
 
 
 def untrained_encoder(X: np.ndarray, seed: int) -> ConvEncoder:
@@ -176,7 +176,7 @@ def _parse_args() -> argparse.Namespace:
         help="override a DeepInfoMaxTransformer parameter of every variant",
     )
     parser.add_argument(
-        "--outputs",
+        "--layers",
         nargs="+",
         default=["global"],
         choices=["global", "fc", "conv", "local"],
@@ -229,11 +229,11 @@ def main() -> None:
     seconds = None if args.minutes is None else 60 * args.minutes
     rows = []
 
-    def record(method, output, size, accuracy, fit_seconds, probe_seconds, **extra):
+    def record(method, layer, size, accuracy, fit_seconds, probe_seconds, **extra):
         rows.append(
             {
                 "method": method,
-                "output": output,
+                "layer": layer,
                 "features": size,
                 "accuracy": accuracy,
                 "fit_seconds": fit_seconds,
@@ -243,13 +243,13 @@ def main() -> None:
         )
         epochs = extra.get("epochs")
         print(
-            f"{method:<32} {output:<7} {size:>6} {100 * accuracy:8.2f} "
+            f"{method:<32} {layer:<7} {size:>6} {100 * accuracy:8.2f} "
             f"{fit_seconds:8.1f} {'-' if epochs is None else epochs:>6} "
             f"{probe_seconds:8.1f}",
             flush=True,
         )
 
-    def probe(method, output, transformer, train, test, fit_seconds, **extra):
+    def probe(method, layer, transformer, train, test, fit_seconds, **extra):
         start = time.perf_counter()
         accuracy = linear_probe(
             transformer,
@@ -257,26 +257,26 @@ def main() -> None:
             y_probe,
             test,
             y_test,
-            output=None if transformer is None else output,
+            layer=None if transformer is None else layer,
             C=args.probe_C[0] if len(args.probe_C) == 1 else args.probe_C,
             n_jobs=-1,
         )
         size = (
             train.shape[1]
             if transformer is None
-            else transformer.net_.module_.encoder.feature_sizes[output]
+            else transformer.net_.module_.encoder.feature_sizes[layer]
         )
         seconds = time.perf_counter() - start
-        record(method, output, size, accuracy, fit_seconds, seconds, **extra)
+        record(method, layer, size, accuracy, fit_seconds, seconds, **extra)
 
     def probe_encoder(method, encoder, fit_seconds):
-        train = encoder_features(encoder, X_probe, args.outputs)
-        test = encoder_features(encoder, X_test, args.outputs)
-        for output in args.outputs:
-            probe(method, output, None, train[output], test[output], fit_seconds)
+        train = encoder_features(encoder, X_probe, args.layers)
+        test = encoder_features(encoder, X_test, args.layers)
+        for layer in args.layers:
+            probe(method, layer, None, train[layer], test[layer], fit_seconds)
 
     print(
-        f"{'method':<32} {'output':<7} {'size':>6} {'accuracy':>8} "
+        f"{'method':<32} {'layer':<7} {'size':>6} {'accuracy':>8} "
         f"{'fit s':>8} {'epochs':>6} {'probe s':>8}"
     )
     if not args.skip_baselines:
@@ -325,10 +325,10 @@ def main() -> None:
         dim.fit(X_train)
         fit_seconds = time.perf_counter() - start
         device = str(dim.device_)
-        for output in args.outputs:
+        for layer in args.layers:
             probe(
                 variant,
-                output,
+                layer,
                 dim,
                 X_probe,
                 X_test,

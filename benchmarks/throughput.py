@@ -188,7 +188,7 @@ def bare_fit(
         alpha=0.0,
         beta=1.0,
         embedding_dim=n_components,
-        critic_hidden=defaults["critic_width"],
+        critic_width=defaults["critic_width"],
     ).to(device)
     discriminator = PriorDiscriminator(n_components).to(device)
     adam = {"lr": 1e-3, "betas": (0.5, 0.999), **adam_kernel(device)}

@@ -90,6 +90,8 @@ class NetEstimator(EstimatorInput, BaseEstimator):
 
     #: Fitted attributes, JSON values, that ``save`` writes and ``load`` restores.
     _saved_attributes: tuple[str, ...] = ()
+    #: Parameters that only ``transform`` reads: changed after fit, they apply.
+    _transform_params: tuple[str, ...] = ()
     #: Adam's betas of the model.
     _adam_betas: tuple[float, float] = (0.9, 0.999)
     #: The precision that "auto" stands for on a CUDA device.
@@ -298,7 +300,7 @@ class NetEstimator(EstimatorInput, BaseEstimator):
         return {
             name: value
             for name, value in self.get_params(deep=False).items()
-            if name not in TRAINING_CONSTRAINTS and name != "output"
+            if name not in TRAINING_CONSTRAINTS and name not in self._transform_params
         }
 
     def _check_warm_start(self) -> None:

@@ -160,14 +160,14 @@ class DeepInfoMaxTransformer(
         and its cross-entropy is added to the loss. 0 disables it; it needs a
         local map of several locations (an image encoder).
     <training parameters>
-    output : {"global", "fc", "conv", "local"}, default="global"
+    layer : {"global", "fc", "conv", "local"}, default="global"
         Layer of the encoder that ``transform`` returns, the paper's taps:
         "global" is Y (``n_components`` values); "fc" the fully connected
         layer below it (the last hidden layer of the MLP encoder); "conv" the
         map of the last convolution, flattened (image encoders only);
         "local" the local feature map, flattened. It is read by
         ``transform``, so one fitted model serves every layer through
-        ``set_params(output=...)``.
+        ``set_params(layer=...)``.
 
     Attributes
     ----------
@@ -245,6 +245,7 @@ class DeepInfoMaxTransformer(
     """
 
     _adam_betas = (0.5, 0.999)
+    _transform_params = ("layer",)
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [
             Interval(Integral, 1, None, closed="left"),
@@ -268,7 +269,7 @@ class DeepInfoMaxTransformer(
         "coordinate_weight": [Interval(Real, 0, None, closed="left")],
         **TRAINING_CONSTRAINTS,
         "lr_schedule": [StrOptions({"auto", "cosine", "constant"})],
-        "output": [StrOptions({"global", "fc", "conv", "local"})],
+        "layer": [StrOptions({"global", "fc", "conv", "local"})],
     }
 
     def __init__(
@@ -305,7 +306,7 @@ class DeepInfoMaxTransformer(
         precision="auto",
         random_state=None,
         verbose=0,
-        output="global",
+        layer="global",
     ):
         store_parameters(self, locals())
 
@@ -334,7 +335,7 @@ class DeepInfoMaxTransformer(
         )
 
     def transform(self, X):
-        """Encode X to its representation: Y, or the layer named by ``output``.
+        """Encode X to its representation: Y, or the layer named by ``layer``.
 
         Parameters
         ----------
@@ -345,24 +346,24 @@ class DeepInfoMaxTransformer(
         -------
         Y : ndarray of shape (n_samples, n_features_out), dtype float32
             The learned representation: (n_samples, n_components) for the
-            default ``output="global"``.
+            default ``layer="global"``.
         """
         check_is_fitted(self)
         data = self._input_data(X)
         self._check_net_params()
         encoder = self.net_.module_.encoder.eval()
-        if self.output == "global":
+        if self.layer == "global":
             return self._inference(data, lambda batch: encoder(batch)[1])
         return self._inference(
-            data, lambda batch: encoder.features(batch)[self.output].flatten(1)
+            data, lambda batch: encoder.features(batch)[self.layer].flatten(1)
         )
 
     def _check_net_params(self) -> None:
         encoder = self.net_.module.encoder.encoder  # also before initialisation
         taps = encoder.feature_sizes
-        if self.output not in taps:
+        if self.layer not in taps:
             raise ValueError(
-                f"output={self.output!r} is not a layer of the "
+                f"layer={self.layer!r} is not a layer of the "
                 f"{type(encoder).__name__}; its layers are "
                 f"{sorted(taps)}."
             )
@@ -393,7 +394,7 @@ class DeepInfoMaxTransformer(
 
     @property
     def _n_features_out(self) -> int:
-        return self.net_.module_.encoder.feature_sizes[self.output]
+        return self.net_.module_.encoder.feature_sizes[self.layer]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

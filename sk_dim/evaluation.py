@@ -50,16 +50,16 @@ def _features(transformer, *arrays) -> list[np.ndarray]:
     return [transformer.transform(X) for X in arrays]
 
 
-def _probe_features(transformer, output: str | None, *arrays) -> list[np.ndarray]:
-    """:func:`_features` of the layer ``output`` (None: as set), set back after."""
-    if output is None:
+def _probe_features(transformer, layer: str | None, *arrays) -> list[np.ndarray]:
+    """:func:`_features` of the layer ``layer`` (None: as set), set back after."""
+    if layer is None:
         return _features(transformer, *arrays)
-    previous = transformer.get_params()["output"]
-    transformer.set_params(output=output)
+    previous = transformer.get_params()["layer"]
+    transformer.set_params(layer=layer)
     try:
         return _features(transformer, *arrays)
     finally:
-        transformer.set_params(output=previous)
+        transformer.set_params(layer=previous)
 
 
 def linear_probe(
@@ -69,7 +69,7 @@ def linear_probe(
     X_test,
     y_test,
     *,
-    output: str | None = None,
+    layer: str | None = None,
     C: float | Sequence[float] = 1.0,
     cv: int = 3,
     max_iter: int = 1000,
@@ -95,8 +95,8 @@ def linear_probe(
         Inputs of the transformer.
     y_train, y_test : array-like of shape (n_samples,)
         Class labels.
-    output : str, default=None
-        For a transformer with an ``output`` parameter, the layer to probe
+    layer : str, default=None
+        For a transformer with a ``layer`` parameter, the layer to probe
         (such as "conv"); the transformer is set back to its own layer
         afterwards. None probes the transformer as set.
     C : float or sequence of float, default=1.0
@@ -130,9 +130,7 @@ def linear_probe(
     >>> round(tuned, 2)
     0.91
     """
-    train_features, test_features = _probe_features(
-        transformer, output, X_train, X_test
-    )
+    train_features, test_features = _probe_features(transformer, layer, X_train, X_test)
     classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
     if isinstance(C, Real):
         classifier.set_params(logisticregression__C=C)
@@ -151,7 +149,7 @@ def knn_probe(
     X_test,
     y_test,
     *,
-    output: str | None = None,
+    layer: str | None = None,
     n_neighbors: int = 20,
     temperature: float = 0.07,
     batch_size: int = 1024,
@@ -173,7 +171,7 @@ def knn_probe(
         Inputs of the transformer.
     y_train, y_test : array-like of shape (n_samples,)
         Class labels.
-    output : str, default=None
+    layer : str, default=None
         As for :func:`linear_probe`.
     n_neighbors : int, default=20
         Neighbours that vote, at most the training samples.
@@ -203,9 +201,7 @@ def knn_probe(
             raise ValueError(f"{name} must be a positive int, got {value!r}.")
     if not isinstance(temperature, Real) or not temperature > 0:
         raise ValueError(f"temperature must be a positive number, got {temperature!r}.")
-    train_features, test_features = _probe_features(
-        transformer, output, X_train, X_test
-    )
+    train_features, test_features = _probe_features(transformer, layer, X_train, X_test)
     y_train, y_test = column_or_1d(y_train), column_or_1d(y_test)
     if n_neighbors > len(train_features):
         raise ValueError(

@@ -53,8 +53,8 @@ def test_deep_infomax_trains_a_backbone_and_reads_its_taps():
         8, encoder=encoder, critic_width=16, batch_size=32, max_epochs=2
     ).fit(images)
     assert dim.transform(images).shape == (96, 8)
-    assert dim.set_params(output="fc").transform(images).shape == (96, 32)
-    assert dim.set_params(output="local").transform(images).shape == (96, 1024)
+    assert dim.set_params(layer="fc").transform(images).shape == (96, 32)
+    assert dim.set_params(layer="local").transform(images).shape == (96, 1024)
     restored = pickle.loads(pickle.dumps(dim))
     np.testing.assert_array_equal(restored.transform(images), dim.transform(images))
     trained = dim.net_.module_.encoder.encoder.module.backbone

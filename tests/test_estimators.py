@@ -246,7 +246,7 @@ def test_dv_moving_average_is_kept_per_term_when_both_terms_train():
         alpha=1.0,
         beta=1.0,
         embedding_dim=8,
-        critic_hidden=8,
+        critic_width=8,
     )
     assert objective.global_estimator is not objective.local_estimator
     local_map = torch.randn(5, 4, 3, 3, requires_grad=True)

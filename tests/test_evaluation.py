@@ -104,9 +104,9 @@ def test_linear_probe_of_raw_inputs_and_of_a_layer(digits, tiny):
     assert linear_probe(None, X_train, y_train, X_test, y_test) == expected
 
     dim = tiny().fit(X_train)
-    fc = linear_probe(dim, X_train, y_train, X_test, y_test, output="fc")
-    assert dim.output == "global"  # set back
-    dim.set_params(output="fc")
+    fc = linear_probe(dim, X_train, y_train, X_test, y_test, layer="fc")
+    assert dim.layer == "global"  # set back
+    dim.set_params(layer="fc")
     assert fc == linear_probe(dim, X_train, y_train, X_test, y_test)
 
 
@@ -183,9 +183,9 @@ def test_knn_probe_reads_directions_and_the_layer_asked_for(digits, tiny):
 
     X, y = digits
     dim = tiny().fit(X[:600])
-    fc = knn_probe(dim, X[:600], y[:600], X[600:900], y[600:900], output="fc")
-    assert dim.output == "global"  # set back
-    dim.set_params(output="fc")
+    fc = knn_probe(dim, X[:600], y[:600], X[600:900], y[600:900], layer="fc")
+    assert dim.layer == "global"  # set back
+    dim.set_params(layer="fc")
     assert fc == knn_probe(dim, X[:600], y[:600], X[600:900], y[600:900])
 
 

@@ -308,29 +308,29 @@ def test_prior_matching_moves_the_code_toward_the_prior(digits, tiny):
     assert strong < 0.6 * without
 
 
-def test_output_taps_of_the_conv_encoder(small_images, tiny):
+def test_layer_taps_of_the_conv_encoder(small_images, tiny):
     dim = tiny(batch_size=20).fit(small_images)  # 16x16: 64x8x8 local map
     sizes = {"global": 8, "fc": 1024, "conv": 128 * 4 * 4, "local": 64 * 8 * 8}
     taps = {}
-    for output, size in sizes.items():
-        taps[output] = dim.set_params(output=output).transform(small_images)
-        assert taps[output].shape == (len(small_images), size)
+    for layer, size in sizes.items():
+        taps[layer] = dim.set_params(layer=layer).transform(small_images)
+        assert taps[layer].shape == (len(small_images), size)
         assert len(dim.get_feature_names_out()) == size
     encoder = dim.net_.module_.encoder.eval()
     with torch.inference_mode():
         features = encoder.features(torch.from_numpy(small_images[:5]))
-    for output in sizes:
+    for layer in sizes:
         np.testing.assert_allclose(
-            taps[output][:5], features[output].flatten(1).numpy(), rtol=1e-5, atol=1e-6
+            taps[layer][:5], features[layer].flatten(1).numpy(), rtol=1e-5, atol=1e-6
         )
 
 
-def test_output_taps_of_the_mlp_encoder(digits, tiny):
+def test_layer_taps_of_the_mlp_encoder(digits, tiny):
     X, _ = digits
-    dim = tiny(output="fc").fit(X)
+    dim = tiny(layer="fc").fit(X)
     assert dim.transform(X).shape == (len(X), 512)
-    assert dim.set_params(output="local").transform(X).shape == (len(X), 512)
-    with pytest.raises(ValueError, match=r"output='conv' is not a layer of the MLPEn"):
-        dim.set_params(output="conv").transform(X)
+    assert dim.set_params(layer="local").transform(X).shape == (len(X), 512)
+    with pytest.raises(ValueError, match=r"layer='conv' is not a layer of the MLPEn"):
+        dim.set_params(layer="conv").transform(X)
     with pytest.raises(ValueError, match=r"its layers are \['fc', 'global', 'local'\]"):
-        tiny(output="conv").fit(X)
+        tiny(layer="conv").fit(X)

@@ -117,7 +117,7 @@ def test_coordinate_prediction_is_learnt(small_images, tiny):
 
 
 def test_resnet_taps(small_images, tiny):
-    dim = tiny(encoder="resnet", batch_size=20, output="conv").fit(small_images)
+    dim = tiny(encoder="resnet", batch_size=20, layer="conv").fit(small_images)
     assert dim.transform(small_images).shape == (len(small_images), 128 * 4 * 4)
     assert type(dim.net_.module_.encoder.encoder).__name__ == "ResNetEncoder"
 
@@ -160,14 +160,14 @@ def test_user_encoder_of_vectors_trains_the_global_term(digits, tiny):
     for name, value in module.state_dict().items():  # the user's copy untouched
         torch.testing.assert_close(value, before[name], rtol=0, atol=0)
     with pytest.raises(ValueError, match=r"its layers are \['global'\]"):
-        dim.set_params(output="local").transform(X)
+        dim.set_params(layer="local").transform(X)
 
 
 def test_user_encoder_with_a_map_trains_the_local_term(small_images, tiny):
     dim = tiny(encoder=MapEncoder(), batch_size=20, max_epochs=3, gamma=0.0)
     dim.fit(small_images)
     assert dim.transform(small_images).shape == (len(small_images), 8)
-    assert dim.set_params(output="local").transform(small_images).shape[1] == 1024
+    assert dim.set_params(layer="local").transform(small_images).shape[1] == 1024
     assert dim.net_.module_.objective.local_critic is not None
 
 

@@ -165,7 +165,7 @@ class DeepInfoMax(InfoMaxModel):
             alpha=alpha,
             beta=beta,
             embedding_dim=n_components,
-            critic_hidden=critic_width,
+            critic_width=critic_width,
             coordinate_weight=coordinate_weight,
         )
         self.discriminator = PriorDiscriminator(n_components) if gamma > 0 else None

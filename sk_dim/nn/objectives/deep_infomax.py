@@ -134,7 +134,7 @@ class DeepInfoMaxObjective(nn.Module):
         Weight of the local term.
     embedding_dim : int
         Size of the critics' embedding space.
-    critic_hidden : int
+    critic_width : int
         Width of the critics' hidden layers (and of the coordinate
         predictor's).
     coordinate_weight : float, default=0.0
@@ -147,7 +147,7 @@ class DeepInfoMaxObjective(nn.Module):
     >>> from sk_dim.nn.objectives import DeepInfoMaxObjective
     >>> objective = DeepInfoMaxObjective(
     ...     JSD(), "encode_and_dot", local_channels=16, local_size=(7, 7),
-    ...     n_components=8, alpha=0.5, beta=1.0, embedding_dim=32, critic_hidden=64,
+    ...     n_components=8, alpha=0.5, beta=1.0, embedding_dim=32, critic_width=64,
     ... )
     >>> bounds = objective.bounds(torch.randn(4, 16, 7, 7), torch.randn(4, 8))
     >>> sorted(bounds)
@@ -164,7 +164,7 @@ class DeepInfoMaxObjective(nn.Module):
         alpha: float,
         beta: float,
         embedding_dim: int,
-        critic_hidden: int,
+        critic_width: int,
         coordinate_weight: float = 0.0,
     ):
         super().__init__()
@@ -182,7 +182,7 @@ class DeepInfoMaxObjective(nn.Module):
         self.beta = beta
         n_locations = local_size[0] * local_size[1]
         self.n_locations = n_locations
-        sizes = {"embedding_dim": embedding_dim, "hidden_features": critic_hidden}
+        sizes = {"embedding_dim": embedding_dim, "hidden_features": critic_width}
         self.global_critic = (
             make_critic(critic, local_channels * n_locations, n_components, **sizes)
             if alpha > 0
@@ -195,7 +195,7 @@ class DeepInfoMaxObjective(nn.Module):
         )
         self.coordinate_weight = coordinate_weight
         self.coordinate_predictor = (
-            CoordinatePredictor(local_channels, local_size, n_components, critic_hidden)
+            CoordinatePredictor(local_channels, local_size, n_components, critic_width)
             if coordinate_weight > 0
             else None
         )

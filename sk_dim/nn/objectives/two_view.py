@@ -26,7 +26,7 @@ class CrossViewObjective(nn.Module):
         See :func:`~sk_dim.nn.critics.make_critic`.
     n_components : int
         Size of the codes of both views.
-    critic_hidden : int
+    critic_width : int
         Hidden width of the critics that have hidden layers.
 
     Examples
@@ -34,12 +34,12 @@ class CrossViewObjective(nn.Module):
     >>> import torch
     >>> from sk_dim.nn.mi_estimators import InfoNCE
     >>> from sk_dim.nn.objectives import CrossViewObjective
-    >>> objective = CrossViewObjective(InfoNCE(), "bilinear", 4, critic_hidden=8)
+    >>> objective = CrossViewObjective(InfoNCE(), "bilinear", 4, critic_width=8)
     >>> objective(torch.randn(6, 4), torch.randn(6, 4)).shape
     torch.Size([])
     """
 
-    def __init__(self, estimator, critic, n_components: int, critic_hidden: int):
+    def __init__(self, estimator, critic, n_components: int, critic_width: int):
         super().__init__()
         self.estimator = estimator
         self.critic = make_critic(
@@ -47,7 +47,7 @@ class CrossViewObjective(nn.Module):
             n_components,
             n_components,
             embedding_dim=n_components,
-            hidden_features=critic_hidden,
+            hidden_features=critic_width,
         )
 
     def forward(self, codes_a: torch.Tensor, codes_b: torch.Tensor) -> torch.Tensor:
