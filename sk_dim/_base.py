@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,7 +22,7 @@ from ._input.estimator_input import EstimatorInput
 from ._input.layout import InputLayout
 from ._input.scaling import fit_standardize
 from ._parameters import TRAINING_CONSTRAINTS
-from ._persistence import load_model, save_model
+from ._persistence.estimator import SavedEstimator
 from ._training.batches import inference_batch_size, make_batches, to_host
 from ._training.configuration import (
     check_callbacks,
@@ -35,8 +34,6 @@ from ._training.distributed import local_device, start_process_group
 from ._training.engine import TrainingNet
 from ._training.runtime import compute_settings
 from ._training.state import move_to, restore_training_state, training_state
-from ._version import __version__
-from .exceptions import InconsistentVersionWarning
 from .nn.models import InfoMaxModel
 
 
@@ -75,7 +72,7 @@ def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
-class NetEstimator(EstimatorInput, BaseEstimator):
+class NetEstimator(EstimatorInput, SavedEstimator, BaseEstimator):
     """An estimator whose ``fit`` trains a model in a :class:`TrainingNet`.
 
     A subclass takes the parameters of
@@ -121,7 +118,10 @@ class NetEstimator(EstimatorInput, BaseEstimator):
             X = self._training_data(X, y, reset=not warm)
             rng = check_random_state(self.random_state)
             if warm:
-                self._check_warm_start()
+                self._check_fitted_configuration(
+                    "warm_start=True trains the fitted model on",
+                    "set warm_start=False to fit a new model",
+                )
                 seed = self.net_.seed + self.n_iter_
                 # where the net is: moved by to(), or loaded on another device
                 self.device_ = torch.device(self.net_.device)
@@ -168,6 +168,10 @@ class NetEstimator(EstimatorInput, BaseEstimator):
                 self._set_up(self._check_training_data(X))
                 seed = draw_seed(self.random_state)
             else:
+                self._check_fitted_configuration(
+                    "partial_fit trains the fitted model on",
+                    "call fit to fit a new model",
+                )
                 seed = self.net_.seed + self.n_iter_
                 # where the net is: moved by to(), or loaded on another device
                 self.device_ = torch.device(self.net_.device)
@@ -237,7 +241,7 @@ class NetEstimator(EstimatorInput, BaseEstimator):
         """The net, with the scaling learnt from X (from the sample of streamed X)."""
         sample = X if isinstance(X, np.ndarray) else X.sample(None)
         net = self._build_net(self._fit_scaling(sample), seed, self.device_)
-        self._built_params = self._model_params()
+        self._fitted_params = self._model_params()
         self.precision_ = net.precision
         return net
 
@@ -271,6 +275,7 @@ class NetEstimator(EstimatorInput, BaseEstimator):
         history_before = len(net.history) if continuing else 0
         if continuing:
             net.initialize_callbacks()
+            net.lr = self.lr  # the rate that messages report
             for group in net.optimizer_.param_groups:
                 group["lr"] = self.lr  # where the cosine schedule of fit left it
             net.partial_fit(self._tensor_data(X), epochs=epochs)
@@ -294,8 +299,8 @@ class NetEstimator(EstimatorInput, BaseEstimator):
     def _model_params(self) -> dict:
         """The parameters that the networks are built from.
 
-        All but the training parameters, and but ``output``, which
-        ``transform`` reads.
+        All but the training parameters and those that only ``transform``
+        reads (``_transform_params``).
         """
         return {
             name: value
@@ -303,16 +308,21 @@ class NetEstimator(EstimatorInput, BaseEstimator):
             if name not in TRAINING_CONSTRAINTS and name not in self._transform_params
         }
 
-    def _check_warm_start(self) -> None:
-        """Refuse a warm start whose model parameters changed since the build."""
-        built_params = getattr(self, "_built_params", {})  # absent in old pickles
+    def _check_fitted_configuration(self, action: str, remedy: str) -> None:
+        """Refuse ``action`` when a parameter of the fitted networks has changed.
+
+        ``_fitted_params``, the record taken when the networks were built (or
+        loaded), holds the parameters they were built from; ``fit`` with
+        ``warm_start``, ``partial_fit`` and ``save`` read it, so that none of
+        them trains or saves networks under parameters they were not built
+        with.
+        """
         for name, value in self._model_params().items():
-            built = built_params.get(name, value)
-            if value is not built and value != built:
+            fitted = self._fitted_params[name]
+            if value is not fitted and value != fitted:
                 raise ValueError(
-                    f"warm_start=True trains the fitted model on, but {name} "
-                    f"changed from {built!r} to {value!r} since it was built; "
-                    f"set {name} back, or warm_start=False to fit a new model."
+                    f"{action}, but {name} changed from {fitted!r} to {value!r} "
+                    f"since the model was fitted; set {name} back, or {remedy}."
                 )
 
     def _report_end(self, epochs: int, completed: int) -> None:
@@ -397,68 +407,6 @@ class NetEstimator(EstimatorInput, BaseEstimator):
         self.device_ = device
         self.precision_ = self.net_.precision
         return self
-
-    def save(self, path: str | Path) -> Path:
-        """Save the fitted model to the folder ``path``.
-
-        The folder receives ``config.json``, with the constructor parameters,
-        the fitted attributes and the sk_dim version, and the weights of the
-        networks, in ``weights.safetensors`` when the safetensors package is
-        installed, else in ``weights.pt``. Unlike a pickle, loading runs no
-        code stored in the files. Parameters must be JSON values: a model
-        with a callable, class or module parameter is saved with pickle or
-        joblib instead.
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            A folder, created if needed; the files of an earlier save in it
-            are replaced.
-
-        Returns
-        -------
-        path : pathlib.Path
-            The folder.
-        """
-        check_is_fitted(self)
-        return save_model(self, Path(path))
-
-    @classmethod
-    def load(cls, path: str | Path, device="auto"):
-        """Load a model written by :meth:`save`.
-
-        The networks are rebuilt from the saved parameters and given the
-        saved weights; nothing is trained and no pickled code is run. A model
-        saved by another version of sk_dim loads with an
-        :class:`~sk_dim.exceptions.InconsistentVersionWarning`.
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            The folder given to :meth:`save`.
-        device : str or torch.device, default="auto"
-            Where the model runs: "auto" picks CUDA when available.
-
-        Returns
-        -------
-        model : object
-            The fitted estimator.
-        """
-        return load_model(cls, Path(path), resolve_device(device))
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_sk_dim_version"] = __version__
-        return state
-
-    def __setstate__(self, state):
-        version = state.pop("_sk_dim_version", None)
-        if version != __version__:
-            warnings.warn(
-                InconsistentVersionWarning(type(self).__name__, version, __version__),
-                stacklevel=2,
-            )
-        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

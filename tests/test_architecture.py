@@ -40,6 +40,8 @@ FORBIDDEN = {
     "sk_dim._builders": ("sk_dim._training", "sk_dim._base", "sk_dim._persistence"),
 }
 ESTIMATOR_MODULES = ("sk_dim.deep_infomax", "sk_dim.mim", "sk_dim.two_view")
+#: Lines of code outside docstrings that a module of one job stays under.
+MAX_CODE_LINES = 300
 
 
 def module_name(path: Path) -> str:
@@ -84,8 +86,8 @@ GRAPH = {module_name(path): imported_modules(path) for path in MODULES}
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: module_name(path))
-def test_no_module_holds_over_400_lines_of_code(path):
-    assert code_lines(path) <= 400
+def test_no_module_holds_over_300_lines_of_code(path):
+    assert code_lines(path) <= MAX_CODE_LINES
 
 
 def test_imports_run_one_way():

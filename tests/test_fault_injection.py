@@ -135,6 +135,13 @@ def test_a_diverging_refit_keeps_the_previous_fit(make, rows):
     assert_unchanged(model, before, rows)
 
 
+def test_a_diverging_partial_fit_reports_the_rate_it_ran_with(make, rows):
+    model = make(max_epochs=1).fit(rows)
+    model.set_params(lr=1e6, callbacks=[PoisonWeightsAt(step=2)])
+    with pytest.raises(TrainingDivergedError, match=r"\(lr=1e\+06\)"):
+        model.partial_fit(rows)
+
+
 @pytest.mark.parametrize(
     ("callback", "error"),
     [

@@ -123,8 +123,8 @@ class TrainingNet(NeuralNet):
         state["device"] = present_device(state.get("device"))
         super().__setstate__(state)
 
-    @property
-    def _default_callbacks(self):
+    def get_default_callbacks(self):
+        """The epoch timer and the training loss: no validation split, no print log."""
         return [
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),

@@ -17,7 +17,7 @@ from sk_dim.nn.prior import (
     to_prior_space,
 )
 
-from .conftest import ks_to_uniform
+from ..conftest import ks_to_uniform
 
 
 @pytest.mark.parametrize(

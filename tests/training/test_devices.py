@@ -15,7 +15,7 @@ from sk_dim import DeepInfoMaxTransformer
 from sk_dim._training.batches import TensorBatches, place_on_device
 from sk_dim.nn.photo import PhotoAugmentation
 
-from ._cuda import needs_cuda
+from .._cuda import needs_cuda
 
 
 class TensorFinder(pickle.Pickler):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch.distributed
 
-from tests._ddp_fits import fit_all
+from tests.training._ddp_fits import fit_all
 
 pytestmark = pytest.mark.skipif(
     not torch.distributed.is_available(), reason="torch.distributed is not built"
@@ -23,7 +23,7 @@ def two_processes(tmp_path_factory):
     out = tmp_path_factory.mktemp("ddp")
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
     command += ["--standalone", str(SCRIPT), str(out)]
-    root = SCRIPT.parent.parent
+    root = SCRIPT.parents[2]
     finished = subprocess.run(
         command, cwd=root, capture_output=True, text=True, timeout=600
     )

@@ -1,6 +1,7 @@
 """Stopping rules, interruption, user callbacks and partial_fit."""
 
 import copy
+import re
 import warnings
 
 import numpy as np
@@ -231,6 +232,43 @@ def test_warm_start_trains_the_fitted_model_on(digits, tiny):
     model.set_params(warm_start=False).fit(X)
     assert model.n_iter_ == 2  # a new model
     assert all(type(loss) is float for loss in model.loss_curve_)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "change"),
+    [
+        ("DeepInfoMaxTransformer", {"n_components": 6}),
+        ("DeepInfoMaxTransformer", {"critic_width": 32}),
+        ("MutualInformationMachine", {"hidden_layer_sizes": (8,)}),
+        ("TwoViewInfoMax", {"n_components": 2}),
+    ],
+)
+def test_partial_fit_and_save_refuse_a_changed_model_and_keep_the_fitted_one(
+    digits, tmp_path, estimator, change
+):
+    import sk_dim
+
+    X, _ = digits
+    X = X / 16.0
+    # the two views as X and y: a views function is no JSON value to save
+    y = X[:, 32:] if estimator == "TwoViewInfoMax" else None
+    X = X[:, :32] if estimator == "TwoViewInfoMax" else X
+    model = getattr(sk_dim, estimator)(
+        n_components=4, batch_size=32, max_epochs=1, random_state=0
+    ).fit(X, y)
+    folder = model.save(tmp_path / "model")
+    saved = (folder / "config.json").read_text()
+    codes, net = model.transform(X), model.net_
+    name, value = next(iter(change.items()))
+    model.set_params(**change)
+    with pytest.raises(ValueError, match=f"partial_fit .* {name} changed from"):
+        model.partial_fit(X, y)
+    changed = f"save .* {name} changed .* {re.escape(repr(value))}"
+    with pytest.raises(ValueError, match=changed):
+        model.save(folder)
+    assert (folder / "config.json").read_text() == saved  # the earlier save is kept
+    assert model.net_ is net and model.n_iter_ == 1
+    np.testing.assert_array_equal(model.transform(X), codes)
 
 
 def test_warm_start_refuses_a_changed_model_and_keeps_the_fitted_one(

@@ -1,7 +1,7 @@
 """Fits of each estimator, run alone by the tests and in 2 processes by torchrun.
 
 ``python -m torch.distributed.run --nproc_per_node 2 --standalone
-tests/_ddp_fits.py OUT`` writes, for each process, the loss curve and the
+tests/training/_ddp_fits.py OUT`` writes, for each process, the loss curve and the
 codes of each fit to ``OUT/{name}_{rank}.npz``.
 """
 

@@ -1,0 +1,1 @@
+"""Tests of the data sets, sk_dim.datasets."""

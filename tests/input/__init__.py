@@ -1,0 +1,1 @@
+"""Tests of the input code, sk_dim._input."""

@@ -1,0 +1,1 @@
+"""Tests of the plain PyTorch core, sk_dim.nn."""

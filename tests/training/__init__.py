@@ -1,0 +1,1 @@
+"""Tests of the training engine, sk_dim._training."""
