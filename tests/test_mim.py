@@ -16,7 +16,10 @@ from sk_dim.nn.latent import (
     gaussian_log_density,
 )
 from sk_dim.nn.models import LatentVariableModel
-from sk_dim.nn.objectives.mim import importance_log_likelihood
+from sk_dim.nn.objectives.mim import (
+    importance_log_likelihood,
+    score_function_surrogate,
+)
 from sk_dim.nn.scaling import Standardize
 
 #: Settings that make a fit take a fraction of a second.
@@ -343,3 +346,13 @@ def test_values_beyond_float32_are_refused_by_score(digits):
     beyond[0, 0] = 1e39
     with pytest.raises(ValueError, match="beyond the float32 range"):
         model.score(beyond)
+
+
+def test_the_score_function_baseline_leaves_each_sample_out():
+    loss = torch.tensor([1.0, 2.0, 4.0, 9.0])
+    log_prob = torch.zeros(4, requires_grad=True)
+    surrogate = score_function_surrogate(loss, log_prob)
+    torch.testing.assert_close(surrogate, loss)  # the values are unchanged
+    surrogate.sum().backward()
+    others = (loss.sum() - loss) / 3  # the mean loss of the other samples
+    torch.testing.assert_close(log_prob.grad, loss - others)

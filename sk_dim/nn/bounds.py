@@ -71,11 +71,15 @@ def positive_scores(scores: torch.Tensor) -> torch.Tensor:
     return scores.diagonal(dim1=0, dim2=1)  # (L, B)
 
 
+def _positive_mask(scores: torch.Tensor) -> torch.Tensor:
+    """True at the positive pairs of (B, B, L) scores: (B, B, 1)."""
+    batch = scores.shape[0]
+    return torch.eye(batch, dtype=torch.bool, device=scores.device).unsqueeze(-1)
+
+
 def _negatives_masked(scores: torch.Tensor) -> torch.Tensor:
     """Scores with the positives replaced by ``-inf`` (neutral for logsumexp)."""
-    batch = scores.shape[0]
-    eye = torch.eye(batch, dtype=torch.bool, device=scores.device).unsqueeze(-1)
-    return scores.masked_fill(eye, float("-inf"))  # (B, B, L)
+    return scores.masked_fill(_positive_mask(scores), float("-inf"))  # (B, B, L)
 
 
 def log_mean_exp_negatives(scores: torch.Tensor) -> torch.Tensor:
@@ -207,9 +211,9 @@ def jsd_bound(scores: torch.Tensor) -> torch.Tensor:
     """
     batch, n_locations = _check_scores(scores)
     positives = positive_scores(scores)  # (L, B)
-    # the negatives' sum as all pairs' less the positives', without gathering them
-    negative_total = F.softplus(scores).sum() - F.softplus(positives).sum()
-    negative_mean = negative_total / (batch * (batch - 1) * n_locations)
+    # the positives masked out, not subtracted: exact at any score, even +inf
+    negatives = F.softplus(scores).masked_fill(_positive_mask(scores), 0.0)
+    negative_mean = negatives.sum() / (batch * (batch - 1) * n_locations)
     return _jsd(F.softplus(-positives).mean(), negative_mean)
 
 

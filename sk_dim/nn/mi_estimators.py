@@ -11,9 +11,10 @@ too; a callable with ``uses_embeddings = True`` is given two embeddings
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -41,6 +42,7 @@ __all__ = [
     "divergence_causes",
     "estimate_mi",
     "get_estimator",
+    "running_means_frozen",
 ]
 
 
@@ -137,6 +139,8 @@ class DV(nn.Module):
         # log of the moving average of E_neg[exp u], and the batches it has seen
         self.register_buffer("log_running_mean", torch.tensor(0.0))
         self.register_buffer("n_updates", torch.tensor(0))
+        # False inside running_means_frozen: read the running mean, do not move it
+        self.updates_running_mean = True
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
         """Bound from scores of shape (B, B, L)."""
@@ -144,18 +148,23 @@ class DV(nn.Module):
         if self.moving_average is None or not (self.training and scores.requires_grad):
             return bound
         log_mean_exp = log_mean_exp_negatives(scores)
-        with torch.no_grad():
-            updated = torch.logaddexp(
-                math.log1p(-self.moving_average) + self.log_running_mean,
-                math.log(self.moving_average) + log_mean_exp,
-            )
-            first_step = self.n_updates == 0
-            self.log_running_mean.copy_(torch.where(first_step, log_mean_exp, updated))
-            self.n_updates += 1
+        if self.updates_running_mean:
+            self._update_running_mean(log_mean_exp.detach())
         # E_neg[exp u] / running mean: its gradient is MINE's corrected one
         corrected = torch.exp(log_mean_exp - self.log_running_mean)
         surrogate = positive_scores(scores).mean() - corrected
         return bound.detach() + surrogate - surrogate.detach()
+
+    @torch.no_grad()
+    def _update_running_mean(self, log_mean_exp: torch.Tensor) -> None:
+        """Move the running mean towards this batch's ``log E_neg[exp u]``."""
+        updated = torch.logaddexp(
+            math.log1p(-self.moving_average) + self.log_running_mean,
+            math.log(self.moving_average) + log_mean_exp,
+        )
+        first_step = self.n_updates == 0
+        self.log_running_mean.copy_(torch.where(first_step, log_mean_exp, updated))
+        self.n_updates += 1
 
     def extra_repr(self) -> str:
         return f"moving_average={self.moving_average}"
@@ -247,6 +256,46 @@ def get_estimator(estimator: str | type | Estimator) -> Estimator:
         ) from None
 
 
+@contextlib.contextmanager
+def running_means_frozen(module: nn.Module) -> Iterator[None]:
+    """Inside the block, the :class:`DV` estimators of ``module`` keep their mean.
+
+    They read their running mean without updating it, so that a step that
+    calls them twice (two pairings of two views) moves it once.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A module holding estimators, such as an objective.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dim.nn.mi_estimators import DV, running_means_frozen
+    >>> estimator = DV(moving_average=0.1)
+    >>> scores = torch.randn(4, 4, 1, requires_grad=True)
+    >>> with running_means_frozen(estimator):
+    ...     _ = estimator(scores)
+    >>> int(estimator.n_updates)
+    0
+    """
+    estimators = [part for part in module.modules() if isinstance(part, DV)]
+    for estimator in estimators:
+        estimator.updates_running_mean = False
+    try:
+        yield
+    finally:
+        for estimator in estimators:
+            estimator.updates_running_mean = True
+
+
+def _at_least_float32(values: torch.Tensor) -> torch.Tensor:
+    """``values`` in float32 when of lower precision, else as they are."""
+    if values.dtype in (torch.float16, torch.bfloat16):
+        return values.float()
+    return values
+
+
 def divergence_causes(estimator: Estimator | None) -> list[str]:
     """Why training with ``estimator`` may diverge: DV and NWJ exponentiate scores.
 
@@ -326,8 +375,8 @@ def estimate_mi(
             -1, local_embedding.shape[1], -1
         )  # (B, L, E)
         return estimator(
-            global_embedding.flatten(0, 1).float(),
-            local_embedding.flatten(0, 1).float(),
+            _at_least_float32(global_embedding.flatten(0, 1)),
+            _at_least_float32(local_embedding.flatten(0, 1)),
         )
     scores = critic(local_features, global_vector)
     expected = (len(global_vector), *local_features.shape[:2])  # (B, B, L)
@@ -336,4 +385,4 @@ def estimate_mi(
             f"critic must return scores of shape (B, B, L) = {expected}, got "
             f"{describe(scores)}."
         )
-    return estimator(scores.float())
+    return estimator(_at_least_float32(scores))

@@ -352,3 +352,37 @@ def test_each_bound_increases_when_a_small_critic_is_trained(name):
     true_mi = -math.log(1 - 0.8**2)  # 1.02 nats
     assert after > before + 0.2
     assert after > 0.5 * (true_mi if name != "jsd" else 0.3)
+
+
+@pytest.mark.parametrize("positive", [1e6, float("inf")])
+def test_jsd_is_exact_at_extreme_positive_scores(positive):
+    scores = torch.full((4, 4, 2), -5.0)
+    scores[range(4), range(4)] = positive
+    expected = 2 * math.log(2) - 0.0 - _softplus(-5.0)  # softplus(-positive) = 0
+    assert float(jsd_bound(scores)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_estimate_mi_keeps_the_precision_of_float64_inputs():
+    from sk_dim.nn.critics import DotCritic
+
+    rows = torch.randn(16, 3, dtype=torch.float64)
+    critic = DotCritic(3, 3).double()
+    value = estimate_mi(InfoNCE(), critic, rows[:, None], rows)
+    assert value.dtype == torch.float64
+    scores = critic(rows[:, None], rows)  # (B, B, 1) in float64
+    torch.testing.assert_close(value, infonce_bound(scores), rtol=1e-12, atol=0)
+
+
+def test_two_views_move_the_running_mean_of_dv_once_a_step():
+    from sk_dim.nn import DeepInfoMax
+    from sk_dim.nn.encoders import MLPEncoder
+
+    model = DeepInfoMax(
+        MLPEncoder(6, 4, (8,)),
+        DV(moving_average=0.5),
+        gamma=0.0,
+        augmentation=lambda rows: rows + 0.1 * torch.randn_like(rows),
+    )
+    model.loss(torch.randn(8, 6))
+    assert int(model.objective.local_estimator.n_updates) == 1
+    assert model.objective.local_estimator.updates_running_mean  # restored

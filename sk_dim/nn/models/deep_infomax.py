@@ -16,7 +16,7 @@ from torch import nn
 
 from .._checks import describe
 from ..gather import gather_rows
-from ..mi_estimators import divergence_causes, get_estimator
+from ..mi_estimators import divergence_causes, get_estimator, running_means_frozen
 from ..objectives.deep_infomax import DeepInfoMaxObjective
 from ..prior import (
     PriorDiscriminator,
@@ -268,7 +268,8 @@ class DeepInfoMax(InfoMaxModel):
         local_a, local_b = map(gather_rows, local_map.chunk(2))
         global_a, global_b = map(gather_rows, global_vector.chunk(2))
         loss_ab, terms_ab = self.objective(local_a, global_b)
-        loss_ba, terms_ba = self.objective(local_b, global_a)
+        with running_means_frozen(self.objective):  # DV's mean moves once a step
+            loss_ba, terms_ba = self.objective(local_b, global_a)
         terms = {name: (terms_ab[name] + terms_ba[name]) / 2 for name in terms_ab}
         return torch.cat([global_a, global_b]), (loss_ab + loss_ba) / 2, terms
 

@@ -144,8 +144,10 @@ def score_function_surrogate(
     """Per-sample ``loss`` (B,) whose gradient also holds the score-function term.
 
     For samples x drawn with log-probability ``log_prob`` and no
-    reparameterisation, ``(loss - mean(loss)) * grad log_prob`` is added to
-    the gradient; the values are unchanged.
+    reparameterisation, ``(loss_i - b_i) * grad log_prob_i`` is added to the
+    gradient, with the leave-one-out baseline ``b_i``, the mean loss of the
+    other samples, which keeps the estimate unbiased; the values are
+    unchanged.
 
     Parameters
     ----------
@@ -165,10 +167,12 @@ def score_function_surrogate(
     >>> from sk_dim.nn.objectives.mim import score_function_surrogate
     >>> log_prob = torch.zeros(2, requires_grad=True)
     >>> score_function_surrogate(torch.tensor([1.0, 3.0]), log_prob).sum().backward()
-    >>> log_prob.grad.tolist()
-    [-1.0, 1.0]
+    >>> log_prob.grad.tolist()  # each loss less the other's
+    [-2.0, 2.0]
     """
-    advantage = (loss - loss.mean()).detach()  # (B,)
+    others = max(len(loss) - 1, 1)
+    baseline = (loss.sum() - loss) / others  # (B,) the mean of the others
+    advantage = (loss - baseline).detach()  # (B,)
     return loss + advantage * (log_prob - log_prob.detach())
 
 
