@@ -48,11 +48,15 @@ class EstimatorInput:
 
     def _check_array(self, X, reset: bool) -> np.ndarray:
         """An in-memory array, or the sample of out-of-core data, validated."""
-        # rows for a model of images, or images for a model of rows (1-D X
-        # gets scikit-learn's advice to reshape it)
-        ndim = len(getattr(X, "shape", ()))
-        if not reset and ndim >= 2 and ndim != len(self.input_shape_) + 1:
-            raise self._sample_check(self.input_shape_).shape_error(X.shape[1:])
+        # rows for a model of images, images for a model of rows, or images
+        # of another size (1-D X gets scikit-learn's advice to reshape it, and
+        # rows of another width its message about the number of features)
+        shape = tuple(getattr(X, "shape", ()))
+        if not reset and len(shape) >= 2:
+            fitted = tuple(self.input_shape_)
+            other_layout = len(shape) != len(fitted) + 1
+            if other_layout or (len(shape) >= 3 and shape[1:] != fitted):
+                raise self._sample_check(fitted).shape_error(shape[1:])
         X = validate_data(
             self,
             X,

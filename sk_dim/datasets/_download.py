@@ -50,8 +50,18 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
     if data_home is None:
         data_home = os.environ.get(DATA_HOME_VARIABLE, Path("~") / "sk_dim_data")
     folder = Path(data_home).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise PermissionError(_unwritable(folder)) from None
     return folder
+
+
+def _unwritable(folder: Path) -> str:
+    return (
+        f"The data home {folder} cannot be written: pass data_home= a writable "
+        f"folder, or name one in the {DATA_HOME_VARIABLE} environment variable."
+    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,19 @@ def _check_placed(dataset, file, path, files, mirrors) -> None:
 
 
 def _download(dataset, file, path, files, mirrors) -> None:
-    """Download ``file`` from the first mirror that serves it correctly."""
+    """Download ``file`` from the first mirror that serves it correctly.
+
+    A file already in place with the right checksum is not downloaded again
+    (and needs no pooch).
+    """
+    if path.exists() and file_digest(path) == file.sha256:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise PermissionError(f"{dataset}: " + _unwritable(path.parent)) from None
+    if not os.access(path.parent, os.W_OK):
+        raise PermissionError(f"{dataset}: " + _unwritable(path.parent))
     try:
         import pooch
     except ImportError as error:
@@ -137,6 +159,8 @@ def _download(dataset, file, path, files, mirrors) -> None:
     raise OSError(
         f"{dataset}: could not download {file.name} (tried {tried}). "
         + _placement_advice(path.parent, files, mirrors)
+        + " With download_if_missing=False, the fetch then reads them without "
+        "trying the network."
     )
 
 

@@ -10,8 +10,10 @@ import gzip
 import hashlib
 import http.server
 import io
+import os
 import pickle
 import struct
+import sys
 import tarfile
 import threading
 
@@ -21,6 +23,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_dim.datasets import (
     _cifar10,
+    _download,
     _mnist,
     fetch_cifar10,
     fetch_coloured_mnist,
@@ -210,6 +213,32 @@ def test_offline_machines_are_told_where_to_place_the_files(
         fetch_mnist(data_home=tmp_path)
     assert str(folder) in str(error.value)
     assert f"{url}train-images-idx3-ubyte.gz" in str(error.value)
+    assert "download_if_missing=False" in str(error.value)
+
+
+def test_files_in_place_are_read_without_pooch(fake_mnist, tmp_path, monkeypatch):
+    fetch_mnist(data_home=tmp_path)  # downloads them
+    monkeypatch.setitem(sys.modules, "pooch", None)  # as if not installed
+    images, _ = fetch_mnist(data_home=tmp_path, return_X_y=True)
+    assert images.shape == (6, 28, 28)
+
+
+def test_an_unwritable_data_home_is_named_once(
+    fake_mnist, server, tmp_path, monkeypatch
+):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    folder.chmod(0o500)
+    if os.access(folder, os.W_OK):  # root writes anywhere: the check is injected
+        monkeypatch.setattr(_download.os, "access", lambda path, mode: False)
+    try:
+        with pytest.raises(PermissionError, match="cannot be written") as error:
+            fetch_mnist(data_home=tmp_path)
+    finally:
+        folder.chmod(0o700)
+    message = str(error.value)
+    assert message.count(str(folder)) == 1 and "copy them into" not in message
+    assert server.requests == []
 
 
 def test_download_if_missing_false_never_downloads(fake_mnist, server, tmp_path):

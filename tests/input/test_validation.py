@@ -87,6 +87,17 @@ def test_rows_given_to_a_model_of_images_name_both_shapes(tiny):
         model.transform(images.reshape(40, 64))
 
 
+def test_images_of_another_size_name_both_shapes_in_every_method(tiny):
+    images = np.random.default_rng(0).normal(size=(40, 8, 8))
+    model = tiny().fit(images)
+    larger = np.random.default_rng(1).normal(size=(40, 10, 10))
+    shapes = r"samples of shape \(10, 10\), but .* samples of shape \(8, 8\)"
+    for method in (model.transform, model.partial_fit, model.score):
+        with pytest.raises(ValueError, match=shapes):
+            method(larger)
+    assert model.n_iter_ == 1
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_cuda_is_a_clear_error(rows, tiny, tmp_path):
     with pytest.raises(ValueError, match="device='cuda' names a CUDA device, but"):
