@@ -11,17 +11,13 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    Interval,
-    InvalidParameterError,
-)
 from sklearn.utils.validation import check_is_fitted
 
 from ._defaults import resolve_auto
 from ._input.estimator_input import EstimatorInput
 from ._input.layout import InputLayout
 from ._input.scaling import fit_standardize
-from ._parameters import TRAINING_CONSTRAINTS
+from ._parameters import TRAINING_CONSTRAINTS, ParameterValidation
 from ._persistence.estimator import SavedEstimator
 from ._training.batches import inference_batch_size, make_batches, to_host
 from ._training.configuration import (
@@ -72,7 +68,7 @@ def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
-class NetEstimator(EstimatorInput, SavedEstimator, BaseEstimator):
+class NetEstimator(EstimatorInput, SavedEstimator, ParameterValidation, BaseEstimator):
     """An estimator whose ``fit`` trains a model in a :class:`TrainingNet`.
 
     A subclass takes the parameters of
@@ -349,26 +345,24 @@ class NetEstimator(EstimatorInput, SavedEstimator, BaseEstimator):
                 stacklevel=5,
             )
 
-    def _validate_params(self) -> None:
-        """scikit-learn's validation, which also refuses bools for numbers."""
-        super()._validate_params()
-        for name, constraints in self._parameter_constraints.items():
-            value = getattr(self, name)
-            numeric = any(isinstance(c, Interval) for c in constraints)
-            if isinstance(value, bool) and numeric and "boolean" not in constraints:
-                raise InvalidParameterError(
-                    f"The {name!r} parameter of {type(self).__name__} must be a "
-                    f"number, not a bool. Got {value!r} instead."
-                )
-
     def _inference(
         self, data, compute: Callable[[torch.Tensor], torch.Tensor]
     ) -> np.ndarray:
         """``compute`` of each batch of ``data``, rows of one float32 array.
 
         The batches go to the net's device; gradients are off and the
-        device's compute settings on.
+        device's compute settings on. A DataLoader that shuffles gives rows
+        in an order that cannot be matched to its dataset: a warning says so.
         """
+        if getattr(data, "shuffles", False):
+            warnings.warn(
+                f"{type(self).__name__} received a DataLoader that shuffles its "
+                "rows: the results come in the order of this pass, which cannot "
+                "be matched to the rows of its dataset. Pass a DataLoader with "
+                "shuffle=False (and no random sampler), or its Dataset.",
+                UserWarning,
+                stacklevel=3,
+            )
         device = torch.device(self.net_.device)
         batches = make_batches(data, inference_batch_size(device), device=device)
         with torch.inference_mode(), compute_settings(device):

@@ -4,7 +4,8 @@ An estimator lists them in its ``__init__``, declares
 :data:`TRAINING_CONSTRAINTS` among its parameter constraints, and marks the
 place of their entries in its docstring with :data:`MARKER`;
 :func:`document_training_parameters` writes them there, with the defaults of
-its signature and its own notes.
+its signature and its own notes. :class:`ParameterValidation` validates
+the parameters as scikit-learn does, and refuses bools for numbers.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from numbers import Integral, Real
 
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
 from ._training.devices import PRECISIONS
 
@@ -226,3 +227,23 @@ def store_parameters(estimator, arguments: dict) -> None:
     for name, value in arguments.items():
         if name != "self":
             setattr(estimator, name, value)
+
+
+class ParameterValidation:
+    """A mixin of the estimators: scikit-learn's validation of parameters, stricter.
+
+    scikit-learn takes ``True`` for the number 1; an estimator of sk_dim
+    refuses a bool where its constraints ask for a number.
+    """
+
+    def _validate_params(self) -> None:
+        """scikit-learn's validation, which also refuses bools for numbers."""
+        super()._validate_params()
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            numeric = any(isinstance(c, Interval) for c in constraints)
+            if isinstance(value, bool) and numeric and "boolean" not in constraints:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be a "
+                    f"number, not a bool. Got {value!r} instead."
+                )

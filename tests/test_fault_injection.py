@@ -6,7 +6,14 @@ loads to the same model.
 """
 
 import copy
+import errno
 import json
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +133,14 @@ def test_a_non_finite_loss_stops_fit_and_leaves_it_unfitted(make, rows):
     assert not hasattr(model, "net_") and not hasattr(model, "n_iter_")
 
 
+def test_a_finite_explosion_stops_the_fit_as_divergence(make, rows):
+    # at lr=1e6, TwoViewInfoMax's loss reached 3e33 with finite values
+    model = make(lr=1e6, max_epochs=5)
+    with pytest.raises(TrainingDivergedError, match=r"lr=1e\+06"):
+        model.fit(rows)
+    assert not hasattr(model, "net_")
+
+
 def test_a_diverging_refit_keeps_the_previous_fit(make, rows):
     model = make(max_epochs=1).fit(rows)
     before = snapshot(model)
@@ -236,3 +251,78 @@ def test_a_saved_config_that_names_other_networks_is_refused(rows, tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(CorruptSaveError, match="tensors of another shape"):
         DeepInfoMaxTransformer.load(folder)
+
+
+@pytest.mark.parametrize("step", ["weights", "config", "between", "cleanup"])
+def test_a_save_killed_at_any_step_leaves_a_model_that_loads(rows, tmp_path, step):
+    old = ESTIMATORS["DeepInfoMaxTransformer"](max_epochs=1).fit(rows)
+    folder = old.save(tmp_path / "model")
+    new = copy.deepcopy(old).partial_fit(rows)
+    pickled = tmp_path / "new.pkl"
+    pickled.write_bytes(pickle.dumps(new))
+    script = Path(__file__).with_name("_killed_save.py")
+    killed = subprocess.run(
+        [sys.executable, str(script), str(pickled), str(folder), step],
+        capture_output=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    # the old save, or the new one where it was complete before the kill
+    loaded = DeepInfoMaxTransformer.load(folder).transform(rows)
+    expected = new if step in ("between", "cleanup") else old
+    np.testing.assert_array_equal(loaded, expected.transform(rows))
+    # the next save finishes the swap and removes what the killed one left
+    old.save(folder)
+    pickled.unlink()
+    assert [path.name for path in tmp_path.iterdir()] == ["model"]
+    np.testing.assert_array_equal(
+        DeepInfoMaxTransformer.load(folder).transform(rows), old.transform(rows)
+    )
+
+
+def test_a_full_disk_is_named_and_the_earlier_save_is_kept(rows, tmp_path, monkeypatch):
+    model = ESTIMATORS["DeepInfoMaxTransformer"](max_epochs=1).fit(rows)
+    folder = model.save(tmp_path / "model")
+    saved = {path.name: path.read_bytes() for path in folder.iterdir()}
+
+    def torch_out_of_space(*args, **kwargs):  # what torch.save says on ENOSPC
+        raise RuntimeError(
+            "[enforce fail at inline_container.cc:603] . PytorchStreamWriter "
+            "failed writing file data/0: file write failed"
+        )
+
+    monkeypatch.setattr(_persistence, "save_weights", torch_out_of_space)
+    full = shutil.disk_usage(tmp_path)._replace(free=0)
+    monkeypatch.setattr(_persistence.shutil, "disk_usage", lambda path: full)
+    with pytest.raises(OSError, match="The disk holding .* is full") as error:
+        model.partial_fit(rows).save(folder)
+    assert error.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == saved
+    assert [path.name for path in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_save_into_a_read_only_folder_fails_and_keeps_the_earlier_save(
+    rows, tmp_path, monkeypatch
+):
+    model = ESTIMATORS["DeepInfoMaxTransformer"](max_epochs=1).fit(rows)
+    folder = model.save(tmp_path / "model")
+    expected = model.transform(rows)
+    tmp_path.chmod(0o500)
+    try:
+        if os.access(tmp_path, os.W_OK):  # root writes anywhere: refuse it here
+            real_mkdir = Path.mkdir
+
+            def read_only(self, *args, **kwargs):
+                if self.parent == tmp_path:
+                    raise PermissionError(13, "Permission denied", str(self))
+                return real_mkdir(self, *args, **kwargs)
+
+            monkeypatch.setattr(Path, "mkdir", read_only)
+        with pytest.raises(PermissionError):
+            model.partial_fit(rows).save(folder)
+    finally:
+        tmp_path.chmod(0o700)
+    monkeypatch.undo()
+    loaded = DeepInfoMaxTransformer.load(folder)
+    np.testing.assert_array_equal(loaded.transform(rows), expected)

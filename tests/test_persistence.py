@@ -139,6 +139,11 @@ def test_load_names_the_file_and_the_fault_of_a_bad_config(fitted, tmp_path):
         (lambda c: c["fitted"].pop("seed"), "the entry 'seed' is missing"),
         (lambda c: c.pop("params"), r"the entries \['params'\] are missing"),
         (lambda c: c.pop("weights"), "the entry 'weights', the checksum, is missing"),
+        (lambda c: c["fitted"].update(n_iter=-1), "n_iter must be a non-negative"),
+        (lambda c: c["fitted"].update(loss_curve=["a"]), "loss_curve a list of num"),
+        (lambda c: c["fitted"].update(n_iter=7), "loss_curve holds 2 epochs, but"),
+        (lambda c: c["fitted"].update(n_features_in=63), "n_features_in is 63, but"),
+        (lambda c: c["fitted"].update(batch_size=0), "batch_size must be a positive"),
     ]
     for change, message in cases:
         (folder / "config.json").write_text(original)

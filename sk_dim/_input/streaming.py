@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 from scipy import sparse
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 #: Bytes of one chunk when ``chunk_size=None``.
 DEFAULT_CHUNK_BYTES = 256 * 2**20
@@ -200,12 +207,13 @@ class LoaderData:
 
     def __init__(self, loader: DataLoader, chunk_rows: int = 1024):
         try:
-            self.n_rows = len(loader.dataset)
+            len(loader.dataset)
         except TypeError:
             raise TypeError(
                 "X is a DataLoader over a dataset without a length (an "
                 "IterableDataset); pass a map-style Dataset, an array or a memmap."
             ) from None
+        self.n_rows = rows_per_pass(loader)
         self.loader = loader
         self.chunk_rows = chunk_rows
         self._sampled: np.ndarray | None = None
@@ -225,6 +233,14 @@ class LoaderData:
 
     def __len__(self) -> int:
         return self.n_rows
+
+    @property
+    def shuffles(self) -> bool:
+        """Whether the loader draws its rows in a random order."""
+        batch_sampler = self.loader.batch_sampler
+        sampler = getattr(batch_sampler, "sampler", self.loader.sampler)
+        random = (RandomSampler, SubsetRandomSampler, WeightedRandomSampler)
+        return isinstance(sampler, random) or bool(getattr(sampler, "shuffle", False))
 
     def sample(self, random_state=None) -> np.ndarray:
         """The first ``chunk_rows`` rows the loader gives."""
@@ -254,6 +270,24 @@ class LoaderData:
         """The loader's batches, converted; the loader shuffles them or not."""
         for batch in self.loader:
             yield self.convert(_as_array(batch))
+
+
+def rows_per_pass(loader: DataLoader) -> int:
+    """The rows that one pass over ``loader`` yields, as its sampler draws them.
+
+    Not ``len(loader.dataset)``: a sampler may draw a subset of the rows, or
+    some rows more than once, and ``drop_last`` leaves out the last short
+    batch.
+    """
+    batch_sampler = loader.batch_sampler
+    if batch_sampler is None:  # batch_size=None: each item is one row
+        return len(loader.sampler)
+    if isinstance(batch_sampler, BatchSampler):
+        drawn = len(batch_sampler.sampler)
+        if batch_sampler.drop_last:
+            return drawn - drawn % batch_sampler.batch_size
+        return drawn
+    return sum(len(batch) for batch in batch_sampler)  # a batch sampler of its own
 
 
 def streamed(X, chunk_size: int | None) -> StreamedData | LoaderData:

@@ -14,6 +14,7 @@ code.
 from __future__ import annotations
 
 import copy
+import errno
 import shutil
 from pathlib import Path
 
@@ -35,7 +36,14 @@ from .files import (
     weights_file,
     write_config,
 )
-from .folders import check_save_target, replace_folder, sibling
+from .folders import (
+    check_save_target,
+    finish_interrupted_save,
+    flush_to_disk,
+    remove_leftovers,
+    replace_folder,
+    sibling,
+)
 
 
 def save_model(model, folder: Path) -> Path:
@@ -75,18 +83,53 @@ def save_model(model, folder: Path) -> Path:
         f"{MODEL_PREFIX}{key}": value
         for key, value in model.net_.module_.state_dict().items()
     }
+    folder = finish_interrupted_save(folder)  # a swap that a killed save left
     check_save_target(folder)
+    remove_leftovers(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = sibling(folder, "saving")
     try:
         staging.mkdir()
-        path = save_weights(tensors, staging)
-        config["weights"] = {"file": path.name, "sha256": file_digest(path)}
-        write_config(staging, config)
+        try:
+            path = save_weights(tensors, staging)
+            config["weights"] = {"file": path.name, "sha256": file_digest(path)}
+            write_config(staging, config)
+        except (OSError, RuntimeError) as error:
+            if disk_is_full(error, staging, tensors):
+                raise OSError(
+                    errno.ENOSPC,
+                    f"The disk holding {folder.parent} is full: the model's "
+                    f"weights need about {_megabytes(tensors)} MB. Free some "
+                    f"space, or save elsewhere; any earlier save in {folder} "
+                    "is intact",
+                    str(staging),
+                ) from error
+            raise
+        for written in (path, staging / CONFIG_FILE, staging):
+            flush_to_disk(written)
         replace_folder(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone once renamed
     return folder
+
+
+def disk_is_full(error: Exception, folder: Path, tensors: dict) -> bool:
+    """Whether a write to ``folder`` failed for want of space.
+
+    torch reports a full disk as a ``RuntimeError`` of its own: the free
+    space, less than the weights need, tells it apart.
+    """
+    if getattr(error, "errno", None) == errno.ENOSPC:
+        return True
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return False
+    return free < sum(value.nbytes for value in tensors.values())
+
+
+def _megabytes(tensors: dict) -> int:
+    return max(1, round(sum(value.nbytes for value in tensors.values()) / 2**20))
 
 
 def _list_or_none(values) -> list | None:
@@ -105,6 +148,7 @@ def load_model(cls, folder: Path, device: torch.device):
     by its ``_saved_scaling``), first without memory on the meta device, to
     check that the saved weights fit it exactly.
     """
+    folder = finish_interrupted_save(folder)  # a swap that a killed save left
     config = read_config(folder, cls.__name__, __version__)
     try:
         model, seed = _model_from_config(cls, config)
@@ -152,6 +196,7 @@ def _model_from_config(cls, config: dict) -> tuple:
         None if image_shape is None else tuple(image_shape),
         fitted["channels_last"],
     )
+    _check_fitted_values(fitted)
     model.input_shape_ = tuple(fitted["input_shape"])
     model.device_ = torch.device(fitted["device"])
     model.n_features_in_ = fitted["n_features_in"]
@@ -165,6 +210,44 @@ def _model_from_config(cls, config: dict) -> tuple:
     for name in model._saved_attributes:
         setattr(model, name, fitted[name])
     return model, int(fitted["seed"])
+
+
+def _check_fitted_values(fitted: dict) -> None:
+    """Refuse fitted values of the wrong kind, or that contradict each other."""
+
+    def counts(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    def numbers(values) -> bool:
+        return isinstance(values, list) and all(
+            isinstance(value, int | float) and not isinstance(value, bool)
+            for value in values
+        )
+
+    shapes = (fitted["sample_shape"], fitted["input_shape"])
+    if not all(isinstance(shape, list) and all(map(counts, shape)) for shape in shapes):
+        raise ValueError("the sample and input shapes must be lists of sizes")
+    if not counts(fitted["n_iter"]) or not numbers(fitted["loss_curve"]):
+        raise ValueError(
+            "n_iter must be a non-negative integer and loss_curve a list of numbers"
+        )
+    if len(fitted["loss_curve"]) != fitted["n_iter"]:
+        raise ValueError(
+            f"loss_curve holds {len(fitted['loss_curve'])} epochs, but n_iter is "
+            f"{fitted['n_iter']}"
+        )
+    if fitted["validation_scores"] is not None and not numbers(
+        fitted["validation_scores"]
+    ):
+        raise ValueError("validation_scores must be None or a list of numbers")
+    if not counts(fitted["batch_size"]) or fitted["batch_size"] < 1:
+        raise ValueError("batch_size must be a positive integer")
+    n_features = fitted["n_features_in"]
+    if not counts(n_features) or n_features != fitted["input_shape"][0]:
+        raise ValueError(
+            f"n_features_in is {n_features!r}, but the samples have shape "
+            f"{tuple(fitted['input_shape'])}"
+        )
 
 
 def _weight_shapes(model, scaling) -> dict[str, torch.Size]:

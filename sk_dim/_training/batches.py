@@ -41,6 +41,12 @@ def to_host(tensors: Iterable[torch.Tensor], n_rows: int) -> np.ndarray:
         if output is None:
             dtype = torch.empty(0, dtype=tensor.dtype).numpy().dtype
             output = np.empty((n_rows, *tensor.shape[1:]), dtype=dtype)
+        if start + len(tensor) > n_rows:
+            raise ValueError(
+                f"The data yielded more than the {n_rows} rows it announced; "
+                "pass a DataLoader whose sampler draws as many rows as its "
+                "length says, or an array."
+            )
         if tensor.device.type == "cuda":
             host = torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=True)
             host.copy_(tensor, non_blocking=True)
@@ -49,6 +55,12 @@ def to_host(tensors: Iterable[torch.Tensor], n_rows: int) -> np.ndarray:
         else:
             output[start : start + len(tensor)] = tensor.numpy()
         start += len(tensor)
+    if start != n_rows:  # never memory that no batch wrote
+        raise ValueError(
+            f"The data yielded {start} rows, not the {n_rows} it announced; "
+            "pass a DataLoader whose sampler draws as many rows as its length "
+            "says, or an array."
+        )
     if cuda_device is not None:
         torch.cuda.synchronize(cuda_device)
         for first, host in pending:

@@ -23,6 +23,7 @@ from .distributed import (
     rank_and_world,
     rank_share,
 )
+from .divergence import DivergenceCheck, has_non_finite_weights
 from .runtime import free_memory
 from .step import ModelStep
 
@@ -68,8 +69,9 @@ class TrainingNet(NeuralNet):
     step runs under the precision's autocast (with a gradient scaler for
     float16), compiled when asked (see :class:`~sk_dim._training.step.ModelStep`);
     under torchrun, each process trains on its share of every batch and
-    DistributedDataParallel averages the gradients. A non-finite loss or
-    weight stops training with
+    DistributedDataParallel averages the gradients. A loss or codes that
+    diverge (:mod:`~sk_dim._training.divergence`: not finite, or grown a
+    million times), or a non-finite weight, stop training with
     :class:`~sk_dim.exceptions.TrainingDivergedError`; ``max_time`` ends it
     within the epoch where the time runs out. The model's named terms are
     averaged over each epoch into the history as ``"train_<name>"``.
@@ -178,6 +180,7 @@ class TrainingNet(NeuralNet):
         self.out_of_time_ = False
         self.stopped_by_callback_ = False
         self.epochs_before_train_ = len(self.history)
+        self.divergence_ = DivergenceCheck()
 
     def notify(self, method_name, **cb_kwargs):
         """skorch's notify, noting a callback that ends training after an epoch.
@@ -225,20 +228,26 @@ class TrainingNet(NeuralNet):
             return
         batches = self.history[-1]["batches"]
         pending: list[torch.Tensor] = []
+        code_sizes: list[torch.Tensor] = []
         terms: dict[str, list[torch.Tensor]] = {}
 
         def flush() -> None:
             if pending:
                 losses = torch.stack(pending).tolist()
+                sizes = torch.stack(code_sizes).tolist()
                 for row, loss in zip(batches[-len(losses) :], losses, strict=True):
                     row[prefix + "_loss"] = loss
                 pending.clear()
-                self._check_finite_losses(losses, len(batches))
+                code_sizes.clear()
+                problem = self.divergence_.problem(losses, sizes, len(batches))
+                if problem is not None:
+                    raise self._diverged(problem)
 
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             pending.append(step["loss"])
+            code_sizes.append(step["y_pred"].abs().amax().float())
             for name, value in step["terms"].items():
                 terms.setdefault(name, []).append(value)
             self.history.record_batch(prefix + "_batch_size", len(batch[0]))
@@ -389,12 +398,6 @@ class TrainingNet(NeuralNet):
             f"causes: {causes}. The estimator is left as it was before this call."
         )
 
-    def _check_finite_losses(self, losses: list[float], n_steps: int) -> None:
-        """Raise at the first non-finite loss of the block that ends at ``n_steps``."""
-        for step, loss in enumerate(losses, start=n_steps - len(losses) + 1):
-            if not math.isfinite(loss):
-                raise self._diverged(f"the loss became {loss} at step {step}")
-
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         """Check the weights; under torchrun, give every process those of process 0.
 
@@ -406,11 +409,5 @@ class TrainingNet(NeuralNet):
         """
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
         broadcast_buffers(self.module_)
-        tensors = [
-            tensor.detach()
-            for tensor in (*self.module_.parameters(), *self.module_.buffers())
-            if tensor.is_floating_point()
-        ]
-        finite = torch.stack([tensor.isfinite().all() for tensor in tensors])
-        if not bool(finite.all()):
+        if has_non_finite_weights(self.module_):
             raise self._diverged("the weights became non-finite")

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 from sklearn.utils._param_validation import InvalidParameterError
-from torch.utils.data import DataLoader, IterableDataset, TensorDataset
+from torch.utils.data import (
+    DataLoader,
+    IterableDataset,
+    SubsetRandomSampler,
+    TensorDataset,
+)
 
 from sk_dim import DeepInfoMaxTransformer, MutualInformationMachine, TwoViewInfoMax
 from sk_dim._input.streaming import ArrayStore, StreamedData, is_out_of_core
@@ -166,7 +171,36 @@ def test_torch_dataset_of_pairs_and_dataloader(rows):
     loader = DataLoader(dataset, batch_size=50, shuffle=True)
     from_loader = make(DeepInfoMaxTransformer, chunk_size=128).fit(loader)
     assert len(from_loader.loss_curve_) == 2
-    assert from_loader.transform(loader).shape == (len(rows), 4)
+    with pytest.warns(UserWarning, match="shuffles its rows"):
+        assert from_loader.transform(loader).shape == (len(rows), 4)
+
+
+def test_transform_of_a_dataloader_gives_exactly_the_rows_it_yields(rows):
+    model = make(DeepInfoMaxTransformer).fit(rows)
+    dataset = TensorDataset(torch.from_numpy(rows))
+    twice = [row for row in range(len(rows)) for _ in range(2)]
+    cases = [
+        (DataLoader(dataset, batch_size=50, sampler=range(0, 600, 2)), rows[::2]),
+        (DataLoader(dataset, batch_size=64, drop_last=True), rows[:576]),
+        (DataLoader(dataset, batch_size=50, sampler=twice), np.repeat(rows, 2, 0)),
+    ]
+    for loader, expected in cases:
+        codes = model.transform(loader)
+        np.testing.assert_array_equal(codes, model.transform(expected))
+    random_half = SubsetRandomSampler(range(300))
+    shuffled = DataLoader(dataset, batch_size=50, sampler=random_half)
+    with pytest.warns(UserWarning, match="cannot be matched to the rows"):
+        assert model.transform(shuffled).shape == (300, 4)
+
+
+def test_fit_on_a_dataloader_schedules_the_batches_it_draws(rows):
+    half = DataLoader(
+        TensorDataset(torch.from_numpy(rows)), batch_size=50, sampler=range(0, 600, 2)
+    )
+    model = make(DeepInfoMaxTransformer, batch_size=32, lr_schedule="cosine")
+    model.fit(half)  # 300 rows: 9 steps an epoch, not the dataset's 18
+    assert [epoch["train_batch_count"] for epoch in model.net_.history] == [9, 9]
+    assert model.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0, abs=1e-12)
 
 
 def test_dataloader_limits_are_explained(rows):

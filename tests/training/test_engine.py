@@ -81,3 +81,17 @@ def test_errors_of_the_model_surface_with_compilation(digits, tiny):
         pytest.raises(ValueError, match="augmentation must return a tensor"),
     ):
         dim.fit(X)
+
+
+def test_losses_or_codes_grown_a_million_times_have_diverged():
+    from sk_dim._training.divergence import DivergenceCheck
+
+    check = DivergenceCheck()
+    assert check.problem([2.0, 3.0], [0.5, 1.0], last_step=2) is None
+    grown = check.problem([5.0, 3e6], [1.0, 1.0], last_step=4)
+    assert grown.startswith("the loss reached 3e+06 at step 4, more than 1e+06")
+    assert "(2)" in grown  # the size of the first step's loss
+    codes = check.problem([1.0], [2e6], last_step=5)
+    assert codes.startswith("the largest code reached 2e+06 at step 5")
+    assert check.problem([1e5], [1e5], last_step=6) is None
+    assert check.problem([float("nan")], [1.0], last_step=7).endswith("step 7")

@@ -63,7 +63,11 @@ def held_out_split(X, validation_fraction, random_state):
 
 
 class ScrambleEncoderFrom(Callback):
-    """From a given epoch on, adds large noise to the encoder after every step."""
+    """From a given epoch on, redraws the encoder's weights after every step.
+
+    The weights stay of the size they had (no divergence), but whatever
+    the encoder learnt is lost.
+    """
 
     def __init__(self, epoch):
         self.epoch = epoch
@@ -72,7 +76,8 @@ class ScrambleEncoderFrom(Callback):
         if training and len(net.history) >= self.epoch:
             with torch.no_grad():
                 for parameter in net.module_.encoder.parameters():
-                    parameter.add_(10 * torch.randn_like(parameter))
+                    scale = parameter.std() if parameter.numel() > 1 else 0.1
+                    parameter.copy_(scale * torch.randn_like(parameter))
 
 
 def test_early_stopping_keeps_the_weights_of_the_best_held_out_epoch(digits, tiny):
