@@ -280,7 +280,10 @@ def test_a_save_killed_at_any_step_leaves_a_model_that_loads(rows, tmp_path, ste
     )
 
 
-def test_a_full_disk_is_named_and_the_earlier_save_is_kept(rows, tmp_path, monkeypatch):
+@pytest.mark.parametrize("failing", ["save_weights", "write_config"])
+def test_a_full_disk_is_named_and_the_earlier_save_is_kept(
+    rows, tmp_path, monkeypatch, failing
+):
     model = ESTIMATORS["DeepInfoMaxTransformer"](max_epochs=1).fit(rows)
     folder = model.save(tmp_path / "model")
     saved = {path.name: path.read_bytes() for path in folder.iterdir()}
@@ -291,9 +294,15 @@ def test_a_full_disk_is_named_and_the_earlier_save_is_kept(rows, tmp_path, monke
             "failed writing file data/0: file write failed"
         )
 
-    monkeypatch.setattr(_persistence, "save_weights", torch_out_of_space)
-    full = shutil.disk_usage(tmp_path)._replace(free=0)
-    monkeypatch.setattr(_persistence.shutil, "disk_usage", lambda path: full)
+    def out_of_space(*args, **kwargs):  # what a plain write says
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if failing == "save_weights":
+        monkeypatch.setattr(_persistence, failing, torch_out_of_space)
+        full = shutil.disk_usage(tmp_path)._replace(free=0)
+        monkeypatch.setattr(_persistence.shutil, "disk_usage", lambda path: full)
+    else:
+        monkeypatch.setattr(_persistence, failing, out_of_space)
     with pytest.raises(OSError, match="The disk holding .* is full") as error:
         model.partial_fit(rows).save(folder)
     assert error.value.errno == errno.ENOSPC
