@@ -17,6 +17,7 @@ normalise each process's share, as DDP does by default.
 
 from __future__ import annotations
 
+import atexit
 import os
 import warnings
 
@@ -45,6 +46,15 @@ def start_process_group(device: torch.device) -> None:
         dist.init_process_group(backend="nccl", device_id=device)
     else:
         dist.init_process_group(backend="gloo")
+    # the group's threads must end before the interpreter does, or the
+    # process may abort at exit ("terminate called without an active exception")
+    atexit.register(end_process_group)
+
+
+def end_process_group() -> None:
+    """End the default process group, if one is running."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def local_device(device: torch.device) -> torch.device:
