@@ -95,11 +95,12 @@ def save_model(model, folder: Path) -> Path:
             config["weights"] = {"file": path.name, "sha256": file_digest(path)}
             write_config(staging, config)
         except (OSError, RuntimeError) as error:
-            if disk_is_full(error, staging, tensors):
+            needed = sum(value.nbytes for value in tensors.values())
+            if disk_is_full(error, staging, needed):
                 raise OSError(
                     errno.ENOSPC,
                     f"The disk holding {folder.parent} is full: the model's "
-                    f"weights need about {_megabytes(tensors)} MB. Free some "
+                    f"weights need about {max(1, round(needed / 2**20))} MB. Free some "
                     f"space, or save elsewhere; any earlier save in {folder} "
                     "is intact",
                     str(staging),
@@ -113,8 +114,8 @@ def save_model(model, folder: Path) -> Path:
     return folder
 
 
-def disk_is_full(error: Exception, folder: Path, tensors: dict) -> bool:
-    """Whether a write to ``folder`` failed for want of space.
+def disk_is_full(error: Exception, folder: Path, needed: int) -> bool:
+    """Whether a write of ``needed`` bytes to ``folder`` failed for want of space.
 
     torch reports a full disk as a ``RuntimeError`` of its own: the free
     space, less than the weights need, tells it apart.
@@ -125,11 +126,7 @@ def disk_is_full(error: Exception, folder: Path, tensors: dict) -> bool:
         free = shutil.disk_usage(folder).free
     except OSError:
         return False
-    return free < sum(value.nbytes for value in tensors.values())
-
-
-def _megabytes(tensors: dict) -> int:
-    return max(1, round(sum(value.nbytes for value in tensors.values()) / 2**20))
+    return free < needed
 
 
 def _list_or_none(values) -> list | None:

@@ -16,8 +16,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from .._files import file_digest
-from .files import CONFIG_FILE, WEIGHT_FILES
+from .files import CONFIG_FILE, WEIGHT_FILES, weights_file
 
 #: The hidden folders of a save under way, and of the save it replaces.
 PURPOSES = ("saving", "replaced")
@@ -97,10 +96,10 @@ def hidden_copies(folder: Path) -> list[Path]:
 def is_complete_save(path: Path) -> bool:
     """Whether ``path`` holds a readable configuration and the weights it names."""
     try:
-        record = json.loads((path / CONFIG_FILE).read_text())["weights"]
-        return file_digest(path / record["file"]) == record["sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
+        weights_file(path, json.loads((path / CONFIG_FILE).read_text())["weights"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False  # CorruptSaveError is a ValueError
+    return True
 
 
 def finish_interrupted_save(folder: Path) -> Path:

@@ -50,15 +50,20 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
     if data_home is None:
         data_home = os.environ.get(DATA_HOME_VARIABLE, Path("~") / "sk_dim_data")
     folder = Path(data_home).expanduser()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except PermissionError:
-        raise PermissionError(_unwritable(folder)) from None
+    _create(folder)
     return folder
 
 
-def _unwritable(folder: Path) -> str:
-    return (
+def _create(folder: Path, dataset: str = "") -> None:
+    """Create ``folder``, or say that the data home cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise PermissionError(_unwritable(folder, dataset)) from None
+
+
+def _unwritable(folder: Path, dataset: str = "") -> str:
+    return f"{dataset}: " * bool(dataset) + (
         f"The data home {folder} cannot be written: pass data_home= a writable "
         f"folder, or name one in the {DATA_HOME_VARIABLE} environment variable."
     )
@@ -125,12 +130,9 @@ def _download(dataset, file, path, files, mirrors) -> None:
     """
     if path.exists() and file_digest(path) == file.sha256:
         return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except PermissionError:
-        raise PermissionError(f"{dataset}: " + _unwritable(path.parent)) from None
+    _create(path.parent, dataset)
     if not os.access(path.parent, os.W_OK):
-        raise PermissionError(f"{dataset}: " + _unwritable(path.parent))
+        raise PermissionError(_unwritable(path.parent, dataset))
     try:
         import pooch
     except ImportError as error:
